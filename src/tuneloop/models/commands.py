@@ -1,0 +1,218 @@
+"""Verbs ``tuneloop models list|show|recommend|pull`` and ``tuneloop chat``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tuneloop.console import JsonFlag, console, err_console, print_json
+
+
+def _project():
+    from tuneloop.project import Project
+
+    return Project.open_optional()
+
+
+def _declared_use():
+    project = _project()
+    return project.config.project.use if project else None
+
+
+def _fmt_params(billions: float) -> str:
+    return f"{billions * 1000:.0f}M" if billions < 1 else f"{billions:g}B"
+
+
+def list_models(
+    commercial: Annotated[
+        bool, typer.Option("--commercial", help="Only licences allowing commercial use.")
+    ] = False,
+    max_params: Annotated[float | None, typer.Option(help="Largest size, in billions of parameters.")] = None,
+    min_context: Annotated[int | None, typer.Option(help="Smallest context window, in tokens.")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """List the base-model catalog, optionally filtered."""
+    from tuneloop.models.catalog import estimate_cost_per_million_tokens, filter_entries, load_catalog
+
+    entries = filter_entries(
+        load_catalog(),
+        commercial=True if commercial else None,
+        max_params_b=max_params,
+        min_context=min_context,
+    )
+    if json_output:
+        print_json([entry.model_dump(mode="json") for entry in entries])
+        return
+    table = Table(title=f"base-model catalog ({len(entries)} models)")
+    for column in ("id", "params", "context", "licence", "commercial", "$/M tokens"):
+        table.add_column(column)
+    for entry in entries:
+        cost = estimate_cost_per_million_tokens(entry)
+        table.add_row(
+            entry.id + (" (bundled)" if entry.bundled else ""),
+            _fmt_params(entry.params_b),
+            f"{entry.context_window:,}",
+            entry.licence.id,
+            "yes" if entry.licence.commercial_use else "no",
+            f"{cost.usd_per_million_tokens:.4f}",
+        )
+    console.print(table)
+
+
+def show(
+    catalog_id: Annotated[str, typer.Argument(help="Catalog id, e.g. smollm2-135m-instruct.")],
+    tokens_per_month: Annotated[
+        float, typer.Option(help="Monthly inference volume for the cost comparison, in tokens.")
+    ] = 1e9,
+    json_output: JsonFlag = False,
+) -> None:
+    """Show one catalog entry, its licence check and its monthly cost against a large base model."""
+    from tuneloop.models.catalog import compare_to_reference, estimate_cost_per_million_tokens, get_entry
+    from tuneloop.models.licence import UseDeclaration, check_licence
+
+    entry = get_entry(catalog_id.removeprefix("base:"))
+    use = _declared_use()
+    decision = check_licence(entry, UseDeclaration.from_config(use) if use else UseDeclaration())
+    cost = estimate_cost_per_million_tokens(entry)
+    comparison = compare_to_reference(entry, tokens_per_month)
+    if json_output:
+        print_json({"entry": entry, "cost": cost, "monthly": comparison, "licence_check": decision})
+        return
+    console.print(f"[bold]{entry.name}[/bold] ({entry.id})  {entry.hf_repo}")
+    console.print(
+        f"  parameters      {_fmt_params(entry.params_b)} (active {_fmt_params(entry.active_params_b)})"
+    )
+    console.print(f"  context window  {entry.context_window:,} tokens")
+    console.print(
+        f"  licence         {entry.licence.name} [{entry.licence.id}], source {entry.licence.source_url}"
+    )
+    for condition in entry.licence.conditions:
+        console.print(f"    - {condition}")
+    verdict = "allowed" if decision.allowed else "REFUSED"
+    console.print(f"  your use        {verdict}" + "".join(f"; {r}" for r in decision.reasons))
+    tooling = entry.tooling
+    console.print(
+        f"  fine-tuning     LoRA targets {', '.join(tooling.lora_targets)}; QLoRA {'yes' if tooling.qlora else 'no'};"
+        f" chat template {'yes' if tooling.chat_template else 'no'}"
+    )
+    console.print(
+        f"  inference cost  ${cost.usd_per_million_tokens:.4f} per million tokens ({cost.gpus_needed} GPU)"
+    )
+    console.print(
+        f"  at {tokens_per_month:,.0f} tokens/month: ${comparison['monthly_cost_usd']:,.2f} vs "
+        f"${comparison['reference_monthly_cost_usd']:,.2f} for {comparison['reference_id']} "
+        f"({comparison['ratio']:.1f}x cheaper)"
+    )
+
+
+def recommend(
+    commercial: Annotated[
+        bool, typer.Option("--commercial", help="The model will be used commercially.")
+    ] = False,
+    min_context: Annotated[int | None, typer.Option(help="Required context window, in tokens.")] = None,
+    max_params: Annotated[float | None, typer.Option(help="Largest size, in billions of parameters.")] = None,
+    monthly_active_users: Annotated[int | None, typer.Option(help="Expected monthly active users.")] = None,
+    top: Annotated[int, typer.Option(help="How many to show.")] = 10,
+    json_output: JsonFlag = False,
+) -> None:
+    """Rank base models by inference cost among those whose licence and context fit the requirement."""
+    from tuneloop.models.catalog import load_catalog
+    from tuneloop.models.catalog import recommend as rank
+
+    ranked = rank(
+        load_catalog(),
+        min_context=min_context,
+        commercial=commercial,
+        monthly_active_users=monthly_active_users,
+        max_params_b=max_params,
+    )[:top]
+    if json_output:
+        print_json(
+            {
+                "objective": "lowest estimated inference cost per million tokens among models whose licence "
+                "allows the declared use and whose context window is at least the required one",
+                "recommendations": [r.model_dump(mode="json") for r in ranked],
+            }
+        )
+        return
+    table = Table(title="recommended base models (cheapest inference first)")
+    for column in ("#", "id", "params", "context", "licence", "$/M tokens", "why"):
+        table.add_column(column)
+    for rec in ranked:
+        entry = rec.entry
+        table.add_row(
+            str(rec.rank),
+            entry.id,
+            _fmt_params(entry.params_b),
+            f"{entry.context_window:,}",
+            entry.licence.id,
+            f"{rec.usd_per_million_tokens:.4f}",
+            "; ".join(rec.reasons),
+        )
+    console.print(table)
+
+
+def pull(
+    reference: Annotated[str, typer.Argument(help="Model reference.")] = "base:smollm2-135m-instruct",
+    json_output: JsonFlag = False,
+) -> None:
+    """Make a base model available locally (the bundled one is converted from GGUF once)."""
+    from tuneloop.models.refs import parse_model_ref
+    from tuneloop.models.resolve import pull_base_model
+
+    project = _project()
+    with err_console.status(f"pulling {reference} ..."):
+        resolved = pull_base_model(parse_model_ref(reference, Path.cwd()), project)
+    payload = {
+        "reference": resolved.reference,
+        "path": str(resolved.base_path),
+        "weights_sha256": resolved.base_weights_sha256,
+        "source": resolved.source,
+        "recorded_in_project": project is not None,
+    }
+    if json_output:
+        print_json(payload)
+        return
+    console.print(
+        f"{reference}: {resolved.base_path} (sha256 {resolved.base_weights_sha256[:16]}, {resolved.source})"
+    )
+
+
+def chat(
+    model: Annotated[
+        str, typer.Argument(help="Model reference (base:<id>, name:3, name@alias, a directory).")
+    ],
+    prompt: Annotated[str, typer.Argument(help="The user message.")],
+    system: Annotated[
+        str | None, typer.Option(help="System prompt (default: the project's, if any).")
+    ] = None,
+    max_new_tokens: Annotated[int, typer.Option(min=1)] = 256,
+    temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy.")] = 0.0,
+    json_output: JsonFlag = False,
+) -> None:
+    """Chat one prompt through a model with its chat template, streaming the answer."""
+    from tuneloop.models.chat import ChatSettings, chat_once
+    from tuneloop.models.loading import load_model
+    from tuneloop.models.resolve import resolve_model
+
+    project = _project()
+    if system is None and project is not None:
+        system = project.config.project.system_prompt
+    with err_console.status(f"loading {model} ..."):
+        resolved = resolve_model(model, project)
+        loaded = load_model(resolved, dtype=project.config.model.dtype if project else "auto")
+    settings = ChatSettings(max_new_tokens=max_new_tokens, temperature=temperature)
+
+    def write(piece: str) -> None:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    answer = chat_once(loaded, prompt, system, settings, on_piece=None if json_output else write)
+    if json_output:
+        print_json({"model": model, "prompt": prompt, "answer": answer})
+    else:
+        sys.stdout.write("\n")

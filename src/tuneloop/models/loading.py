@@ -1,0 +1,103 @@
+"""Load a resolved model and its tokenizer for inference or training."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tuneloop.models.resolve import ResolvedModel
+
+
+def cpu_supports_fast_bf16() -> bool:
+    """True when the CPU has AMX or AVX512-BF16, where bf16 matmuls beat fp32 several times."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def pick_device() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    return "cpu"
+
+
+def resolve_dtype(name: str, device: str) -> Any:
+    """Map a config dtype name to a torch dtype; ``auto`` keeps fp32 weights on CPU.
+
+    On CPU the weights stay fp32 and speed comes from bf16 autocast where the CPU supports it
+    (see :func:`autocast_context`), which keeps optimizer updates and adapters in full precision.
+    """
+    import torch
+
+    if name == "auto":
+        if device == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+
+
+def autocast_context(device: str, enabled: bool | None = None) -> Any:
+    """bf16 autocast on CPUs with AMX/AVX512-BF16 (or on GPUs), a no-op context elsewhere."""
+    import contextlib
+
+    import torch
+
+    if enabled is None:
+        enabled = device == "cuda" or cpu_supports_fast_bf16()
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device, dtype=torch.bfloat16)
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to run, with the tokenizer whose chat template renders its prompts."""
+
+    model: Any
+    tokenizer: Any
+    resolved: ResolvedModel
+    device: str
+
+
+def load_tokenizer(model_dir: Path, chat_template: str | None = None) -> Any:
+    """The model's tokenizer with a pad token (the EOS if it has none) and left padding for batching."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    if chat_template:
+        tokenizer.chat_template = chat_template
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(
+    resolved: ResolvedModel,
+    *,
+    dtype: str = "auto",
+    device: str | None = None,
+    chat_template: str | None = None,
+) -> LoadedModel:
+    """Load base weights (and the adapter of a fine-tuned version) in eval mode."""
+    from transformers import AutoModelForCausalLM
+
+    device = device or pick_device()
+    model = AutoModelForCausalLM.from_pretrained(resolved.base_path, dtype=resolve_dtype(dtype, device))
+    if resolved.adapter_path is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, resolved.adapter_path)
+    model.to(device)
+    model.eval()
+    # A fine-tuned version carries the tokenizer it was trained with (its chat template may differ).
+    adapter = resolved.adapter_path
+    tokenizer_dir = (
+        adapter if adapter and (adapter / "tokenizer_config.json").is_file() else resolved.base_path
+    )
+    tokenizer = load_tokenizer(tokenizer_dir, chat_template)
+    return LoadedModel(model=model, tokenizer=tokenizer, resolved=resolved, device=device)

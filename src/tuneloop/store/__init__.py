@@ -1,0 +1,54 @@
+"""The project store: SQLAlchemy tables with Alembic migrations, and a content-addressed artifact store.
+
+Table modules are imported here so ``Base.metadata`` always holds the whole schema (a test compares it
+with the migrated database).
+"""
+
+from tuneloop.store import tables_foundation, tables_lifecycle
+from tuneloop.store.artifacts import (
+    ArtifactStore,
+    atomic_write_bytes,
+    atomic_write_lines,
+    atomic_write_text,
+    sha256_bytes,
+    sha256_file,
+    sha256_tree,
+)
+from tuneloop.store.base import Base, utcnow
+from tuneloop.store.db import DB_URL_ENV, Store, database_url
+from tuneloop.store.tables_foundation import ArtifactRecord, BaseModelRecord
+from tuneloop.store.tables_lifecycle import (
+    AliasEventRecord,
+    AliasRecord,
+    DatasetVersionRecord,
+    EvaluationRecord,
+    ModelVersionRecord,
+    RunMetricRecord,
+    RunRecord,
+)
+
+__all__ = [
+    "DB_URL_ENV",
+    "AliasEventRecord",
+    "AliasRecord",
+    "ArtifactRecord",
+    "ArtifactStore",
+    "Base",
+    "BaseModelRecord",
+    "DatasetVersionRecord",
+    "EvaluationRecord",
+    "ModelVersionRecord",
+    "RunMetricRecord",
+    "RunRecord",
+    "Store",
+    "atomic_write_bytes",
+    "atomic_write_lines",
+    "atomic_write_text",
+    "database_url",
+    "sha256_bytes",
+    "sha256_file",
+    "sha256_tree",
+    "tables_foundation",
+    "tables_lifecycle",
+    "utcnow",
+]
