@@ -102,10 +102,11 @@ def show(
     console.print(
         f"  inference cost  ${cost.usd_per_million_tokens:.4f} per million tokens ({cost.gpus_needed} GPU)"
     )
+    ratio = comparison["ratio"]
+    cheaper = f" ({ratio:.1f}x cheaper)" if ratio else ""
     console.print(
         f"  at {tokens_per_month:,.0f} tokens/month: ${comparison['monthly_cost_usd']:,.2f} vs "
-        f"${comparison['reference_monthly_cost_usd']:,.2f} for {comparison['reference_id']} "
-        f"({comparison['ratio']:.1f}x cheaper)"
+        f"${comparison['reference_monthly_cost_usd']:,.2f} for {comparison['reference_id']}{cheaper}"
     )
 
 
