@@ -14,7 +14,6 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-import click
 import typer
 
 from tuneloop.config import commands as config_commands
@@ -59,7 +58,7 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
         except TuneloopError as err:
             _report(err.to_dict(), format_error(err), as_json)
             raise typer.Exit(int(err.exit_code)) from None
-        except (typer.Exit, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except KeyboardInterrupt:
             err_console.print("interrupted")

@@ -27,7 +27,7 @@ T = TypeVar("T")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 """The ``--json`` option every verb takes."""
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 

@@ -288,18 +288,11 @@ def test_recommend_limits_and_tie_breaks(catalog: list[CatalogEntry]) -> None:
 # --- docs -------------------------------------------------------------------------------------------
 
 
-def _docs_table() -> str | None:
-    for name in ("models-catalog.md", "models.md"):
-        path = DOCS_DIR / name
-        if path.is_file():
-            text = path.read_text(encoding="utf-8")
-            if TABLE_START in text:
-                return text.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0].strip() + "\n"
-    return None
+def _docs_table() -> str:
+    text = (DOCS_DIR / "models.md").read_text(encoding="utf-8")
+    assert TABLE_START in text, "docs/models.md lost its generated catalog table"
+    return text.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0].strip() + "\n"
 
 
 def test_docs_table_matches_the_catalog(catalog: list[CatalogEntry]) -> None:
-    table = _docs_table()
-    if table is None:
-        pytest.skip("no catalog table in docs/models-catalog.md or docs/models.md")
-    assert table == render_markdown_table(catalog)
+    assert _docs_table() == render_markdown_table(catalog)

@@ -47,13 +47,14 @@ def list_models(
     if json_output:
         print_json([entry.model_dump(mode="json") for entry in entries])
         return
-    table = Table(title=f"base-model catalog ({len(entries)} models)")
-    for column in ("id", "params", "context", "licence", "commercial", "$/M tokens"):
-        table.add_column(column)
+    table = Table(title=f"base-model catalog ({len(entries)} models; * bundled, works offline)")
+    table.add_column("id", no_wrap=True)
+    for column in ("params", "context", "licence", "commercial", "$/M tokens"):
+        table.add_column(column, no_wrap=True)
     for entry in entries:
         cost = estimate_cost_per_million_tokens(entry)
         table.add_row(
-            entry.id + (" (bundled)" if entry.bundled else ""),
+            entry.id + (" *" if entry.bundled else ""),
             _fmt_params(entry.params_b),
             f"{entry.context_window:,}",
             entry.licence.id,
@@ -88,10 +89,11 @@ def show(
     )
     console.print(f"  context window  {entry.context_window:,} tokens")
     console.print(
-        f"  licence         {entry.licence.name} [{entry.licence.id}], source {entry.licence.source_url}"
+        f"  licence         {entry.licence.name} ({entry.licence.id}), source {entry.licence.source_url}",
+        markup=False,
     )
     for condition in entry.licence.conditions:
-        console.print(f"    - {condition}")
+        console.print(f"    - {condition}", markup=False)
     verdict = "allowed" if decision.allowed else "REFUSED"
     console.print(f"  your use        {verdict}" + "".join(f"; {r}" for r in decision.reasons))
     tooling = entry.tooling
@@ -141,10 +143,14 @@ def recommend(
         )
         return
     table = Table(title="recommended base models (cheapest inference first)")
-    for column in ("#", "id", "params", "context", "licence", "$/M tokens", "why"):
-        table.add_column(column)
+    table.add_column("#", justify="right")
+    table.add_column("id", no_wrap=True)
+    for column in ("params", "context", "licence", "$/M tokens"):
+        table.add_column(column, justify="right" if column != "licence" else "left", no_wrap=True)
+    table.add_column("conditions", justify="right")
     for rec in ranked:
         entry = rec.entry
+        conditions = len(entry.licence.conditions)
         table.add_row(
             str(rec.rank),
             entry.id,
@@ -152,9 +158,10 @@ def recommend(
             f"{entry.context_window:,}",
             entry.licence.id,
             f"{rec.usd_per_million_tokens:.4f}",
-            "; ".join(rec.reasons),
+            str(conditions),
         )
     console.print(table)
+    console.print("licence conditions and sources: `tuneloop models show <id>`")
 
 
 def pull(

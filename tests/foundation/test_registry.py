@@ -1,0 +1,77 @@
+"""Registry: versions are numbered per name, aliases move with an append-only history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tuneloop.errors import NotFound
+from tuneloop.models.resolve import resolve_model
+from tuneloop.project import Project
+from tuneloop.registry import (
+    alias_history,
+    alias_target,
+    attach_result,
+    get_model_version,
+    list_results,
+    parent_reference,
+    register_model_version,
+    set_alias,
+)
+
+
+@pytest.fixture
+def project(project_dir: Path) -> Project:
+    return Project.open()
+
+
+def _register(project: Project, model_dir: Path, **extra):
+    return register_model_version(
+        project,
+        name="proj",
+        kind="full",
+        artifact_dir=model_dir,
+        base_reference=str(model_dir),
+        base_weights_sha256="0" * 64,
+        **extra,
+    )
+
+
+def test_versions_are_numbered_and_resolve(project: Project, tiny_model_dir: Path) -> None:
+    first = _register(project, tiny_model_dir)
+    second = _register(project, tiny_model_dir, parent_version_id=first.id)
+    assert (first.reference, second.reference) == ("proj:1", "proj:2")
+    resolved = resolve_model("proj:2", project)
+    assert resolved.merged_weights and (resolved.base_path / "config.json").is_file()
+    assert parent_reference(project, get_model_version(project, "proj:2")) == "proj:1"
+    assert parent_reference(project, first) == str(tiny_model_dir)
+
+
+def test_alias_moves_are_logged_append_only(project: Project, tiny_model_dir: Path) -> None:
+    first, second = _register(project, tiny_model_dir), _register(project, tiny_model_dir)
+    assert alias_target(project, "proj", "production") is None
+    set_alias(project, "proj:1", "production", reason="first release", actor="ana")
+    set_alias(project, "proj:2", "production", action="promote", reason="better on holdout")
+    assert alias_target(project, "proj", "production").id == second.id
+    assert resolve_model("proj@production", project).label == "proj:2"
+    events = alias_history(project, "proj", "production")
+    assert [(e.action, e.model_version_id, e.previous_version_id) for e in events] == [
+        ("set", first.id, None),
+        ("promote", second.id, first.id),
+    ]
+
+
+def test_unknown_version_and_alias(project: Project) -> None:
+    with pytest.raises(NotFound):
+        resolve_model("proj:9", project)
+    with pytest.raises(NotFound):
+        resolve_model("proj@staging", project)
+
+
+def test_results_attach_to_versions(project: Project, tiny_model_dir: Path) -> None:
+    version = _register(project, tiny_model_dir)
+    attach_result(project, kind="gate", model_reference="proj:1", summary={"ok": True}, model_version_id=version.id,
+                  passed=True)  # fmt: skip
+    (result,) = list_results(project, model_version_id=version.id)
+    assert result.passed and result.kind == "gate"
