@@ -65,6 +65,9 @@ def convert_bundled_model(target_dir: Path) -> Path:
         return target_dir
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
+    from tuneloop.models.loading import quiet_transformers
+
+    quiet_transformers()
     gguf = bundled_gguf_path()
     target_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target_dir.parent, prefix=f".{target_dir.name}.", suffix=".tmp"))

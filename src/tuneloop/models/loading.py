@@ -64,6 +64,14 @@ class LoadedModel:
     device: str
 
 
+def quiet_transformers() -> None:
+    """Silence transformers' per-load progress bars and info logs; tuneloop shows its own progress."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
 def load_tokenizer(model_dir: Path, chat_template: str | None = None) -> Any:
     """The model's tokenizer with a pad token (the EOS if it has none) and left padding for batching."""
     from transformers import AutoTokenizer
@@ -86,6 +94,7 @@ def load_model(
     """Load base weights (and the adapter of a fine-tuned version) in eval mode."""
     from transformers import AutoModelForCausalLM
 
+    quiet_transformers()
     device = device or pick_device()
     model = AutoModelForCausalLM.from_pretrained(resolved.base_path, dtype=resolve_dtype(dtype, device))
     if resolved.adapter_path is not None:
