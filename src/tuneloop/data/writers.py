@@ -1,0 +1,93 @@
+"""Write rows to JSONL, JSON, CSV or Parquet atomically (temp file + rename), never over an input.
+
+The output type follows the extension. An existing output is refused unless ``force``; writing onto
+one of the inputs is refused unless ``in_place`` (a user's data is never overwritten by accident).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tuneloop.errors import InvalidInput, Location
+from tuneloop.store import atomic_write_bytes, atomic_write_lines
+
+WRITABLE = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet")
+
+
+def check_output(path: Path, *, inputs: list[Path], force: bool, in_place: bool = False) -> None:
+    """Refuse an output that exists (without ``force``) or is an input (without ``in_place``)."""
+    if path.suffix.lower() not in WRITABLE:
+        raise InvalidInput(
+            "unsupported_output",
+            f"cannot write {path.suffix or 'no extension'}; use one of {', '.join(WRITABLE)}",
+            Location(str(path)),
+        )
+    resolved = path.resolve()
+    if any(resolved == p.resolve() for p in inputs) and not in_place:
+        raise InvalidInput(
+            "output_is_input",
+            "the output is one of the inputs; pass --in-place to replace it",
+            Location(str(path)),
+        )
+    if path.exists() and not force and not in_place:
+        raise InvalidInput(
+            "output_exists", "the output exists; pass --force to replace it", Location(str(path))
+        )
+
+
+def write_rows(path: Path, rows: list[Any]) -> None:
+    """Write ``rows`` (JSON-like values) in the format the extension names."""
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        atomic_write_lines(path, (json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    elif suffix == ".json":
+        atomic_write_bytes(path, (json.dumps(rows, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    elif suffix in (".csv", ".tsv"):
+        atomic_write_bytes(path, _csv_bytes(rows, "\t" if suffix == ".tsv" else ","))
+    else:
+        _write_parquet(path, rows)
+
+
+def _csv_bytes(rows: list[Any], delimiter: str) -> bytes:
+    columns: list[str] = []
+    for row in rows:
+        for key in row if isinstance(row, dict) else {"value": row}:
+            if key not in columns:
+                columns.append(key)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        values = row if isinstance(row, dict) else {"value": row}
+        writer.writerow([_cell(values.get(c)) for c in columns])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _write_parquet(path: Path, rows: list[Any]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

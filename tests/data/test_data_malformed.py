@@ -1,0 +1,109 @@
+"""The malformed-data corpus: every file gives the right codes on the right lines, exit 2, no traceback."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES
+from tuneloop.data import PROBLEM_CODES, DataInvalid, load_records
+
+EXPECTED: dict[str, list[list[object]]] = json.loads((FIXTURES / "expected.json").read_text())
+MALFORMED = FIXTURES / "malformed"
+LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+)?:?(?P<field>[^ ]*):? (?P<code>[a-z_]+) .+$")
+
+
+def test_corpus_is_large_and_covers_every_reading_and_format_code() -> None:
+    assert len(EXPECTED) >= 40
+    produced = {code for problems in EXPECTED.values() for _, code in problems}
+    # file_not_found, line_too_long, not_convertible and bom are exercised by the tests below
+    assert set(PROBLEM_CODES) - produced <= {"file_not_found", "line_too_long", "not_convertible", "bom"}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_malformed_file_reports_its_codes_and_lines(name: str) -> None:
+    with pytest.raises(DataInvalid) as caught:
+        load_records([MALFORMED / name])
+    found = {(problem.line or 0, problem.code) for problem in caught.value.problems}
+    for line, code in EXPECTED[name]:
+        assert (line, code) in found, f"{name}: expected {code} at line {line}, got {sorted(found)}"
+    for problem in caught.value.problems:
+        assert problem.code in PROBLEM_CODES
+        assert problem.file.endswith(name)
+
+
+def test_cli_exits_2_with_one_line_per_problem_and_no_traceback(cli, project_dir: Path) -> None:
+    for name in sorted(EXPECTED):
+        result = cli("data", "check", str(MALFORMED / name), "--no-register")
+        assert result.exit_code == 2, (name, result.stdout, result.stderr)
+        assert "Traceback" not in result.stdout + result.stderr
+        lines = [
+            line
+            for line in result.stderr.splitlines()
+            if line and not line.startswith(("invalid data", "..."))
+        ]
+        assert lines and all(LINE.match(line) for line in lines), (name, result.stderr)
+
+
+def test_problems_are_capped_with_a_count_of_the_rest() -> None:
+    with pytest.raises(DataInvalid) as caught:
+        load_records([MALFORMED / "many_errors.jsonl"])
+    assert len(caught.value.problems) == 200
+    assert caught.value.omitted == 60
+    assert "60 more problems" in str(caught.value)
+
+
+def test_a_ten_megabyte_line_is_reported_and_the_rest_still_checked(tmp_path: Path) -> None:
+    good = json.dumps(
+        {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
+    )
+    huge = json.dumps({"messages": [{"role": "user", "content": "x" * 10_000_000}]})
+    path = tmp_path / "huge.jsonl"
+    path.write_text("\n".join([good, huge, good, "{broken"]) + "\n")
+    with pytest.raises(DataInvalid) as caught:
+        load_records([path])
+    found = {(p.line, p.code) for p in caught.value.problems}
+    assert found == {(2, "line_too_long"), (4, "invalid_json")}
+
+
+def test_bom_is_a_warning_and_line_numbers_stay_right(tmp_path: Path) -> None:
+    from tuneloop.data import load_dataset
+
+    good = json.dumps(
+        {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
+    )
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + f"{good}\r\n\r\n{good}\r\n".encode())
+    loaded = load_dataset([path])
+    assert [r.source.line for r in loaded.records] == [1, 3]
+    assert [(w.code, w.line) for w in loaded.warnings] == [("bom", 1)]
+
+
+def test_missing_files_and_problems_in_several_files_are_all_listed(tmp_path: Path) -> None:
+    with pytest.raises(DataInvalid) as caught:
+        load_records(
+            [tmp_path / "nope.jsonl", MALFORMED / "invalid_json.jsonl", MALFORMED / "no_assistant.jsonl"]
+        )
+    codes = [(Path(p.file).name, p.code) for p in caught.value.problems]
+    assert codes == [("nope.jsonl", "file_not_found"), ("invalid_json.jsonl", "invalid_json"),
+                     ("no_assistant.jsonl", "example_missing_assistant_message")]  # fmt: skip
+
+
+def test_json_output_lists_every_problem(cli, project_dir: Path) -> None:
+    result = cli("data", "check", str(MALFORMED / "data_type.jsonl"), "--no-register", "--json")
+    assert result.exit_code == 2
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is False
+    assert [(p["line"], p["code"]) for p in payload["error"]["problems"]] == [
+        (2, "data_type"),
+        (3, "data_type"),
+    ]
+
+
+def test_every_problem_code_is_documented_with_an_example() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "data.md").read_text(encoding="utf-8")
+    missing = [code for code in PROBLEM_CODES if f"| `{code}` |" not in docs]
+    assert missing == []
