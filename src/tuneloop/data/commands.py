@@ -325,7 +325,7 @@ def redact(
     force: Force = False,
     json_output: JsonFlag = False,
 ) -> None:
-    """Write a copy with personal data and secrets replaced by placeholders such as [EMAIL]."""
+    """Write a copy with personal data and secrets replaced by type markers such as [EMAIL]."""
     with data_errors(json_output):
         from tuneloop.data.sensitive import redact_value
         from tuneloop.data.writers import check_output, write_rows

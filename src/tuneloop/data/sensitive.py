@@ -108,7 +108,7 @@ def _scan(rows: list[RawRow], settings: SensitiveSettings) -> list[SensitiveFind
 
 
 def redact_text(text: str, settings: SensitiveSettings) -> tuple[str, list[PiiFinding]]:
-    """``text`` with every finding replaced by a placeholder such as ``[EMAIL]``."""
+    """``text`` with every finding replaced by a type marker such as ``[EMAIL]``."""
     found = find_sensitive(text, settings)
     for finding in reversed(found):
         text = text[: finding.start] + PLACEHOLDERS[finding.kind] + text[finding.end :]
