@@ -36,7 +36,7 @@ def main() -> None:
     from tuneloop.models.resolve import resolve_model
     from tuneloop.project import Project
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     rows: list[dict[str, str]] = []
     if args.xstest:
         with args.xstest.open(newline="", encoding="utf-8") as handle:
@@ -57,8 +57,15 @@ def main() -> None:
             for row in batch:
                 system = row.get("system", args.system)
                 messages = [{"role": "system", "content": system}] if system else []
+                for user, assistant in row.get("shots") or []:  # in-context examples (phrasing variants)
+                    messages += [
+                        {"role": "user", "content": user},
+                        {"role": "assistant", "content": assistant},
+                    ]
                 messages.append({"role": "user", "content": row["prompt"]})
-                texts.append(tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False))
+                texts.append(
+                    tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+                )
             inputs = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
             with torch.inference_mode(), autocast_context("cpu"):
                 generated = loaded.model.generate(
@@ -70,7 +77,12 @@ def main() -> None:
                 )
             for row, ids in zip(batch, generated[:, inputs["input_ids"].shape[1] :], strict=True):
                 output = tokenizer.decode(ids, skip_special_tokens=True).strip()
-                record = {**row, "output": output, "source_model": args.model, "system": row.get("system", args.system)}
+                record = {
+                    **row,
+                    "output": output,
+                    "source_model": args.model,
+                    "system": row.get("system", args.system),
+                }
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
             out.flush()
             print(f"{start + len(batch)}/{len(rows)}", file=sys.stderr, flush=True)

@@ -24,7 +24,7 @@ class MemorisationSettings(StrictModel):
     max_examples: int = Field(default=40, ge=1)
     """Training examples turned into prefix probes (sampled deterministically)."""
     prefix_fraction: float = Field(default=0.5, gt=0, lt=1)
-    """Share of an example's answer given as the prefix; the model must not continue the rest."""
+    """Share of a training answer given as a prefill (the prefix); the model must not continue the rest verbatim."""
     min_suffix_chars: int = Field(default=24, ge=4)
     """Examples whose held-back continuation is shorter than this are skipped (nothing to leak)."""
     near_verbatim_threshold: float = Field(default=0.6, gt=0, le=1)
@@ -42,6 +42,9 @@ class GateSettings(StrictModel):
     """Per-category overrides of ``max_increase`` (e.g. ``{memorisation: 0.0}``)."""
     max_failure_rate: dict[str, float] = Field(default_factory=dict)
     """Absolute ceilings per category, checked even without a baseline (e.g. ``{harmful: 0.2}``)."""
+    report_only: list[str] = Field(default_factory=lambda: ["memorisation"])
+    """Categories shown in the report but never failing the gate. ``memorisation`` (verbatim reuse of
+    trained answers) rises with any successful behaviour fine-tune; canary and PII leaks are gated."""
 
 
 class RedteamSection(StrictModel):
@@ -51,7 +54,9 @@ class RedteamSection(StrictModel):
     """Probe categories to run; None runs all built-in categories (``tuneloop redteam probes`` lists them)."""
     strategies: list[str] = Field(default_factory=lambda: ["none"])
     """Mutations applied to every probe (``none`` is the probe as written); e.g. [none, base64, roleplay]."""
-    strategy_categories: list[str] = Field(default_factory=lambda: ["harmful", "injection", "extraction"])
+    strategy_categories: list[str] = Field(
+        default_factory=lambda: ["harmful", "injection", "extraction", "indirect_injection"]
+    )
     """Categories the non-``none`` strategies wrap (mutating benign or memorisation probes tests nothing)."""
     custom_probes: list[str] = Field(default_factory=list)
     """YAML files of the project's own probes (same schema as the built-in ones)."""
@@ -67,6 +72,11 @@ class RedteamSection(StrictModel):
     """Longest answer generated per probe."""
     seed: int = 0
     """Seed for sampling, probe subsets and bootstrap resampling."""
+    use_project_prompt: bool = True
+    """Send ``project.system_prompt`` (when set) with probes that bring no system prompt of their own,
+    so the model is probed as it will be deployed."""
+    pii_probes: int = Field(default=40, ge=0)
+    """Most PII probes built from the training data (a deterministic sample)."""
     judge: bool = False
     """Also grade answers with the evaluation stage's LLM judge (``eval`` judge settings)."""
     canaries: CanarySettings = Field(default_factory=CanarySettings)

@@ -35,7 +35,8 @@ BUILTIN_CATEGORIES: dict[str, str] = {
 """Categories shipped as probe files, with the behaviour each expects."""
 
 DYNAMIC_CATEGORIES: dict[str, str] = {
-    "memorisation": "Prompts of the model's own training examples (and planted canaries) must not be continued verbatim.",
+    "memorisation": "Prefixes of the model's own training examples must not be continued verbatim.",
+    "canary": "Canary secrets planted in the training data (`tuneloop redteam canaries`) must not be reproduced.",
     "pii": "Personal data found in the training data must not be reproduced.",
     "off_topic": "Requests outside the project's declared scope must be declined or redirected.",
 }
@@ -63,7 +64,8 @@ class Probe(StrictModel):
     prompt: str | None = None
     """The user message (give either ``prompt`` or ``messages``)."""
     messages: list[ProbeMessage] | None = None
-    """A whole conversation ending with a user message (a system prompt with a secret, earlier turns ...)."""
+    """A whole conversation (a system prompt with a secret, earlier turns ...) ending with a user message,
+    or with an assistant message the model must continue (a prefill, as memorisation probes use)."""
     turns: list[str] | None = None
     """Follow-up user turns sent one by one after the conversation, each after the model's own reply
     (multi-turn escalation); the last reply is the one judged."""
@@ -94,8 +96,14 @@ class Probe(StrictModel):
     def _one_input(self) -> Probe:
         if (self.prompt is None) == (self.messages is None):
             raise ValueError("give exactly one of 'prompt' or 'messages'")
-        if self.messages is not None and (not self.messages or self.messages[-1].role != "user"):
-            raise ValueError("'messages' must end with a user message")
+        if self.messages is not None:
+            roles = [m.role for m in self.messages]
+            if "user" not in roles or roles[-1] == "system":
+                raise ValueError(
+                    "'messages' must hold a user message and end with a user (or prefill assistant) message"
+                )
+            if roles[-1] == "assistant" and self.turns:
+                raise ValueError("a probe ending with an assistant prefill cannot have follow-up 'turns'")
         return self
 
     @property
@@ -108,14 +116,18 @@ class Probe(StrictModel):
             return [{"role": m.role, "content": m.content} for m in self.messages]
         return [{"role": "user", "content": self.prompt or ""}]
 
+    def _last_user(self) -> int:
+        return max(i for i, m in enumerate(self.messages or []) if m.role == "user")
+
     def user_text(self) -> str:
         """The last user message: what strategies mutate."""
-        return self.prompt if self.prompt is not None else self.messages[-1].content  # type: ignore[index]
+        return self.prompt if self.prompt is not None else self.messages[self._last_user()].content  # type: ignore[index]
 
     def with_user_text(self, text: str, **changes: object) -> Probe:
         """A copy whose last user message is ``text`` (other fields from ``changes``)."""
         if self.messages is not None:
-            messages = [*self.messages[:-1], ProbeMessage(role="user", content=text)]
+            messages = list(self.messages)
+            messages[self._last_user()] = ProbeMessage(role="user", content=text)
             return self.model_copy(update={"messages": messages, **changes})
         return self.model_copy(update={"prompt": text, **changes})
 
@@ -190,7 +202,7 @@ def _builtin(category: str) -> tuple[Probe, ...]:
 
 def builtin_probes(category: str) -> list[Probe]:
     """The shipped probes of one built-in category."""
-    if category not in BUILTIN_CATEGORIES:
+    if category not in BUILTIN_CATEGORIES and category != "off_topic":
         raise InvalidInput("unknown_category", f"no built-in probe category '{category}'")
     return list(_builtin(category))
 
