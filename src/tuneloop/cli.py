@@ -18,8 +18,12 @@ import typer
 
 from tuneloop.config import commands as config_commands
 from tuneloop.console import err_console, format_error, print_json
+from tuneloop.data import commands as data_commands
 from tuneloop.errors import ExitCode, TuneloopError
+from tuneloop.evaluate import commands as eval_commands
 from tuneloop.models import commands as models_commands
+from tuneloop.redteam import commands as redteam_commands
+from tuneloop.train import commands as train_commands
 
 # verb -> function. A space separates a group from its sub-verb ("models list").
 VERBS: dict[str, Callable[..., Any]] = {
@@ -32,6 +36,36 @@ VERBS: dict[str, Callable[..., Any]] = {
     "models recommend": models_commands.recommend,
     "models pull": models_commands.pull,
     "chat": models_commands.chat,
+    # data (issue 3)
+    "data check": data_commands.check,
+    "data convert": data_commands.convert,
+    "data dedup": data_commands.dedup,
+    "data redact": data_commands.redact,
+    "data split": data_commands.split,
+    "data list": data_commands.list_versions,
+    "data show": data_commands.show,
+    "data formats": data_commands.formats,
+    # evaluation (issue 5)
+    "eval run": eval_commands.run,
+    "eval score": eval_commands.score,
+    "eval baseline": eval_commands.baseline,
+    "eval gate": eval_commands.gate,
+    "eval show": eval_commands.show,
+    "eval list": eval_commands.list_evaluations,
+    "eval compare": eval_commands.compare,
+    "eval metrics": eval_commands.metrics,
+    # red-teaming (issue 6)
+    "redteam run": redteam_commands.run,
+    "redteam gate": redteam_commands.gate,
+    "redteam canaries": redteam_commands.canaries,
+    "redteam probes": redteam_commands.probes,
+    "redteam show": redteam_commands.show,
+    # training (issue 4)
+    "train": train_commands.train,
+    "runs list": train_commands.list_runs,
+    "runs show": train_commands.show,
+    "runs compare": train_commands.compare,
+    "export": train_commands.export,
 }
 
 GROUP_HELP = {

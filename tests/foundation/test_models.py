@@ -61,7 +61,7 @@ def test_identity_changes_with_adapter(tiny_model_dir: Path, tmp_path: Path) -> 
 
 
 def test_not_a_model_dir(tmp_path: Path) -> None:
-    with pytest.raises(NotFound, match="config.json"):
+    with pytest.raises(NotFound, match=r"config\.json"):
         resolve_model(str(tmp_path))
 
 
@@ -101,7 +101,9 @@ def test_models_list_filters(cli, tmp_path: Path) -> None:
 
 
 def test_models_show_compares_monthly_cost(cli, tmp_path: Path) -> None:
-    result = cli("models", "show", "smollm2-135m-instruct", "--tokens-per-month", "1e9", "--json", cwd=tmp_path)
+    result = cli(
+        "models", "show", "smollm2-135m-instruct", "--tokens-per-month", "1e9", "--json", cwd=tmp_path
+    )
     payload = json.loads(result.stdout)
     monthly = payload["monthly"]
     assert monthly["reference_monthly_cost_usd"] > monthly["monthly_cost_usd"] > 0

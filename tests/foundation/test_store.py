@@ -60,7 +60,9 @@ def test_migrate_is_idempotent(store: Store) -> None:
 def test_transaction_rolls_back_on_error(store: Store) -> None:
     store.migrate()
     with pytest.raises(RuntimeError), store.session() as session:
-        session.add(BaseModelRecord(reference="base:x", local_path="/x", weights_sha256="0" * 64, source="local-dir"))
+        session.add(
+            BaseModelRecord(reference="base:x", local_path="/x", weights_sha256="0" * 64, source="local-dir")
+        )
         session.flush()
         raise RuntimeError("crash mid-transaction")
     with store.session() as session:
@@ -98,7 +100,9 @@ def test_artifact_tree_roundtrip(tmp_path: Path) -> None:
     assert (artifacts.tree_path(sha) / "sub" / "b.json").read_text() == "{}"
 
 
-def test_atomic_write_keeps_old_file_when_writer_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_atomic_write_keeps_old_file_when_writer_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tuneloop.store import artifacts as module
 
     target = tmp_path / "out.txt"

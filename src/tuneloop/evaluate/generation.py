@@ -3,7 +3,8 @@
 ``generate_batch(loaded, conversations, settings)`` renders each conversation with the model's chat
 template, skips those already in the :class:`~tuneloop.evaluate.cache.GenerationCache`, sorts the rest
 by length (so a batch holds prompts of similar length and little padding), and runs Hugging Face
-``generate`` on left-padded batches with its KV cache under bf16 autocast where the CPU has AMX.
+``generate`` on padded batches with its KV cache, the prompts' shared head computed once per batch
+(:mod:`tuneloop.evaluate.decoding`), under bf16 autocast where the CPU has AMX.
 ``generate_for_model(project, reference, ...)`` does the same from a model reference, keeping the last
 few loaded models in memory so a baseline used by several suites is loaded once per process.
 
@@ -19,90 +20,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ConfigDict, Field
-
-from tuneloop.config._base import StrictModel
 from tuneloop.console import progress_bar
 from tuneloop.evaluate.cache import GenerationCache, cache_key
+from tuneloop.evaluate.decoding import Generation, GenerationSettings, generate_one_batch
 
 if TYPE_CHECKING:
     from tuneloop.models.loading import LoadedModel
+    from tuneloop.models.resolve import ResolvedModel
     from tuneloop.project import Project
 
 Conversation = list[dict[str, Any]]
 
 
-class GenerationSettings(StrictModel):
-    """Decoding settings shared by every model of an evaluation (same items, same settings)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
-
-    max_new_tokens: int = Field(default=256, ge=1)
-    """Most tokens generated per answer."""
-    temperature: float = Field(default=0.0, ge=0.0)
-    """0 means greedy decoding (deterministic); above 0 samples."""
-    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
-    """Nucleus sampling mass (only when sampling)."""
-    num_samples: int = Field(default=1, ge=1)
-    """Answers per prompt (the consistency metric asks for several at temperature > 0)."""
-    seed: int = 0
-    """Seed set before each batch when sampling."""
-    batch_size: int = Field(default=16, ge=1)
-    """Prompts per forward pass. Not part of the cache key: it changes speed, not answers."""
-    stop: tuple[str, ...] = ()
-    """Strings that end an answer (the answer is cut before them)."""
-    repetition_penalty: float = Field(default=1.0, gt=0.0)
-    """>1 discourages repeating tokens; 1 disables it."""
-
-    def cache_fields(self) -> dict[str, Any]:
-        """The settings that change what is generated (the cache key's part)."""
-        fields = self.model_dump(mode="json", exclude={"batch_size"})
-        if self.temperature == 0:
-            # Greedy answers do not depend on the sampling knobs; keep them out of the key.
-            fields = {k: v for k, v in fields.items() if k not in ("top_p", "seed")}
-        return fields
-
-
-@dataclass(frozen=True)
-class Generation:
-    """One answer (and, with ``num_samples > 1``, all sampled answers) to one conversation."""
-
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
-    latency_s: float
-    """Wall time of the batch that produced it: how long this answer took to come back."""
-    finish_reason: str
-    """``stop`` (end of turn or a stop string) or ``length`` (hit ``max_new_tokens``)."""
-    samples: tuple[str, ...] = ()
-    """Every sampled answer; ``samples[0] == text``."""
-    cached: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "text": self.text,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "latency_s": self.latency_s,
-            "finish_reason": self.finish_reason,
-            "samples": list(self.samples),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], cached: bool = False) -> Generation:
-        return cls(
-            text=data["text"],
-            prompt_tokens=int(data["prompt_tokens"]),
-            completion_tokens=int(data["completion_tokens"]),
-            latency_s=float(data["latency_s"]),
-            finish_reason=str(data["finish_reason"]),
-            samples=tuple(data.get("samples") or (data["text"],)),
-            cached=cached,
-        )
-
-
 def render_prompt(tokenizer: Any, conversation: Conversation) -> str:
-    """The exact text the model sees: the chat template with the assistant turn opened."""
+    """The exact text the model sees: the chat template with the assistant turn opened.
+
+    A conversation ending with an assistant message is a *prefill*: the model continues that message
+    (judges start their answer with ``{"score":``; red-team prefill attacks use the same path). The
+    returned :class:`Generation` holds only the continuation.
+    """
+    if conversation and conversation[-1].get("role") == "assistant":
+        return tokenizer.apply_chat_template(conversation, continue_final_message=True, tokenize=False)
     return tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
 
 
@@ -120,18 +58,22 @@ def generate_batch(
     progress: bool = True,
     autocast: bool | None = None,
     description: str = "generating",
+    share_prefix: bool = True,
 ) -> list[Generation]:
     """Answer every conversation; returns one :class:`Generation` per conversation, in order.
 
-    ``autocast`` None uses bf16 autocast where the hardware makes it fast (AMX CPUs, GPUs).
+    ``autocast`` None uses bf16 autocast where the hardware makes it fast (AMX CPUs, GPUs);
+    ``share_prefix`` computes the prompts' common head once per batch (see :mod:`.decoding`).
     """
     tokenizer = loaded.tokenizer
     prompts = [render_prompt(tokenizer, list(conversation)) for conversation in conversations]
     keys = [generation_key(loaded.resolved.identity, prompt, settings) for prompt in prompts]
     found = cache.get_many(sorted(set(keys))) if cache is not None else {}
     # Identical prompts (repeated items, shared red-team seeds) are generated once.
-    todo: dict[str, str] = {key: prompt for key, prompt in zip(keys, prompts, strict=True) if key not in found}
-    fresh = _generate_missing(loaded, todo, settings, cache, progress, autocast, description)
+    todo: dict[str, str] = {
+        key: prompt for key, prompt in zip(keys, prompts, strict=True) if key not in found
+    }
+    fresh = _generate_missing(loaded, todo, settings, cache, progress, autocast, description, share_prefix)
     results = []
     for key in keys:
         if key in fresh:
@@ -149,11 +91,14 @@ def _generate_missing(
     progress: bool,
     autocast: bool | None,
     description: str,
+    share_prefix: bool,
 ) -> dict[str, Generation]:
     if not todo:
         return {}
     tokenizer = loaded.tokenizer
-    lengths = {key: len(tokenizer(prompt, add_special_tokens=False)["input_ids"]) for key, prompt in todo.items()}
+    lengths = {
+        key: len(tokenizer(prompt, add_special_tokens=False)["input_ids"]) for key, prompt in todo.items()
+    }
     # Longest first: similar lengths share a batch (little padding) and memory peaks at the start.
     ordered = sorted(todo, key=lambda key: -lengths[key])
     generated: dict[str, Generation] = {}
@@ -162,7 +107,9 @@ def _generate_missing(
         task = bar.add_task(description, total=len(ordered), status="")
         for start in range(0, len(ordered), settings.batch_size):
             batch_keys = ordered[start : start + settings.batch_size]
-            outputs = _generate_one_batch(loaded, [todo[key] for key in batch_keys], settings, autocast)
+            outputs = generate_one_batch(
+                loaded, [todo[key] for key in batch_keys], settings, autocast, share_prefix
+            )
             batch = dict(zip(batch_keys, outputs, strict=True))
             generated.update(batch)
             if cache is not None:
@@ -172,88 +119,6 @@ def _generate_missing(
             rate = produced_tokens / max(time.perf_counter() - started, 1e-9)
             bar.update(task, advance=len(batch_keys), status=f"{rate:,.0f} tok/s")
     return generated
-
-
-def _end_token_ids(loaded: LoadedModel) -> list[int]:
-    configured = getattr(loaded.model.generation_config, "eos_token_id", None)
-    ids = configured if isinstance(configured, list) else [configured]
-    ids.append(loaded.tokenizer.eos_token_id)
-    return sorted({int(i) for i in ids if i is not None})
-
-
-def _generate_one_batch(
-    loaded: LoadedModel, prompts: list[str], settings: GenerationSettings, autocast: bool | None
-) -> list[Generation]:
-    import torch
-
-    from tuneloop.models.loading import autocast_context
-
-    tokenizer = loaded.tokenizer
-    previous_side = tokenizer.padding_side
-    tokenizer.padding_side = "left"  # new tokens must follow each prompt directly
-    try:
-        inputs = tokenizer(prompts, add_special_tokens=False, padding=True, return_tensors="pt")
-    finally:
-        tokenizer.padding_side = previous_side
-    inputs = inputs.to(loaded.device)
-    end_ids = _end_token_ids(loaded)
-    sampling = settings.temperature > 0
-    kwargs: dict[str, Any] = {
-        "max_new_tokens": settings.max_new_tokens,
-        "do_sample": sampling,
-        "num_return_sequences": settings.num_samples,
-        "pad_token_id": tokenizer.pad_token_id,
-        "eos_token_id": end_ids,
-        "use_cache": True,
-        "repetition_penalty": settings.repetition_penalty,
-    }
-    if sampling:
-        kwargs |= {"temperature": settings.temperature, "top_p": settings.top_p}
-        torch.manual_seed(settings.seed)
-    else:
-        # Greedy: clear sampling defaults a model's generation_config may carry (avoids warnings).
-        kwargs |= {"temperature": None, "top_p": None, "top_k": None}
-    if settings.stop:
-        kwargs |= {"stop_strings": list(settings.stop), "tokenizer": tokenizer}
-    started = time.perf_counter()
-    with torch.inference_mode(), autocast_context(loaded.device, autocast):
-        output = loaded.model.generate(**inputs, **kwargs)
-    latency = time.perf_counter() - started
-    prompt_width = inputs["input_ids"].shape[1]
-    prompt_counts = inputs["attention_mask"].sum(dim=1).tolist()
-    texts, counts, reasons = [], [], []
-    for row in output[:, prompt_width:].tolist():
-        text, count, reason = _decode_answer(tokenizer, row, end_ids, settings)
-        texts.append(text)
-        counts.append(count)
-        reasons.append(reason)
-    k = settings.num_samples
-    return [
-        Generation(
-            text=texts[i * k],
-            prompt_tokens=int(prompt_counts[i]),
-            completion_tokens=counts[i * k],
-            latency_s=latency,
-            finish_reason=reasons[i * k],
-            samples=tuple(texts[i * k : (i + 1) * k]),
-        )
-        for i in range(len(prompts))
-    ]
-
-
-def _decode_answer(
-    tokenizer: Any, row: list[int], end_ids: list[int], settings: GenerationSettings
-) -> tuple[str, int, str]:
-    """Text up to the end-of-turn token or a stop string, its token count and why it ended."""
-    ended = next((i for i, token in enumerate(row) if token in end_ids), None)
-    tokens = row if ended is None else row[:ended]
-    text = tokenizer.decode(tokens, skip_special_tokens=True)
-    reason = "stop" if ended is not None else "length"
-    for stop in settings.stop:
-        cut = text.find(stop)
-        if cut >= 0:
-            text, reason = text[:cut], "stop"
-    return text.strip(), len(tokens), reason
 
 
 # --------------------------------------------------------------------------------------------------
@@ -292,6 +157,12 @@ def project_cache(project: Project) -> GenerationCache:
     return _CACHES[path]
 
 
+def _chat_template(project: Project | None) -> str | None:
+    if project is not None and project.config.model.chat_template:
+        return project.resolve_path(project.config.model.chat_template).read_text(encoding="utf-8")
+    return None
+
+
 def load_for_evaluation(project: Project | None, reference: str) -> LoadedModel:
     """Resolve ``reference`` and load it, reusing a model this process already loaded."""
     from tuneloop.models.loading import load_model
@@ -301,12 +172,50 @@ def load_for_evaluation(project: Project | None, reference: str) -> LoadedModel:
     loaded = _MODELS.get(resolved.identity)
     if loaded is None:
         dtype = project.config.model.dtype if project is not None else "auto"
-        template = None
-        if project is not None and project.config.model.chat_template:
-            template = project.resolve_path(project.config.model.chat_template).read_text(encoding="utf-8")
-        loaded = load_model(resolved, dtype=dtype, chat_template=template)
+        loaded = load_model(resolved, dtype=dtype, chat_template=_chat_template(project))
         _MODELS.put(resolved.identity, loaded)
     return loaded
+
+
+def describe_model(project: Project | None, reference: str) -> tuple[str, str]:
+    """(label, identity) of a reference without loading its weights."""
+    from tuneloop.models.resolve import resolve_model
+
+    resolved = resolve_model(reference, project)
+    return resolved.label or reference, resolved.identity
+
+
+_TOKENIZERS: dict[tuple[str, str | None], Any] = {}
+
+
+def _tokenizer(resolved: ResolvedModel, project: Project | None) -> Any:
+    """The tokenizer ``load_model`` would give this model (the adapter's own, when it has one)."""
+    from tuneloop.models.loading import load_tokenizer
+
+    adapter = resolved.adapter_path
+    directory = adapter if adapter and (adapter / "tokenizer_config.json").is_file() else resolved.base_path
+    template = _chat_template(project)
+    key = (str(directory), template)
+    if key not in _TOKENIZERS:
+        _TOKENIZERS[key] = load_tokenizer(directory, template)
+    return _TOKENIZERS[key]
+
+
+def cached_answers(
+    project: Project, reference: str, conversations: Sequence[Conversation], settings: GenerationSettings
+) -> list[Generation] | None:
+    """Every answer from the disk cache, or None if any is missing (then the model must run)."""
+    from tuneloop.models.resolve import resolve_model
+
+    resolved = resolve_model(reference, project)
+    tokenizer = _tokenizer(resolved, project)
+    keys = [
+        generation_key(resolved.identity, render_prompt(tokenizer, list(c)), settings) for c in conversations
+    ]
+    found = project_cache(project).get_many(sorted(set(keys)))
+    if not all(key in found for key in keys):
+        return None
+    return [Generation.from_dict(found[key], cached=True) for key in keys]
 
 
 def forget_loaded_models() -> None:
@@ -323,10 +232,16 @@ def generate_for_model(
     use_cache: bool = True,
     progress: bool = True,
 ) -> list[Generation]:
-    """Resolve, load (once per process) and run ``reference`` on ``conversations``."""
-    loaded = load_for_evaluation(project, reference)
+    """Resolve, load (once per process) and run ``reference`` on ``conversations``.
+
+    When every answer is already cached the weights are not even loaded (gating a candidate right
+    after evaluating it, or re-running baselines, costs a tokenizer and a cache lookup).
+    """
     cache = project_cache(project) if (use_cache and project is not None) else None
+    if cache is not None and project is not None:
+        answers = cached_answers(project, reference, conversations, settings)
+        if answers is not None:
+            return answers
+    loaded = load_for_evaluation(project, reference)
     label = loaded.resolved.label or reference
-    return generate_batch(
-        loaded, conversations, settings, cache=cache, progress=progress, description=f"{label}"
-    )
+    return generate_batch(loaded, conversations, settings, cache=cache, progress=progress, description=label)

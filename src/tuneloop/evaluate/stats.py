@@ -212,8 +212,22 @@ def compare_paired(
     n = int(candidate.size)
     if n == 0:
         nan = float("nan")
-        return Comparison("no significant difference", nan, (nan, nan), 1.0, 0, 0, 0, 0, nan, nan,
-                          kind, "none", alpha, higher_is_better)  # fmt: skip
+        return Comparison(
+            "no significant difference",
+            nan,
+            (nan, nan),
+            1.0,
+            0,
+            0,
+            0,
+            0,
+            nan,
+            nan,
+            kind,
+            "none",
+            alpha,
+            higher_is_better,
+        )
     diffs = candidate - baseline
     oriented = diffs * _direction(higher_is_better)
     # Float noise (0.1 + 0.2 - 0.3) is not a win.

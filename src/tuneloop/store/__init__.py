@@ -4,7 +4,7 @@ Table modules are imported here so ``Base.metadata`` always holds the whole sche
 with the migrated database).
 """
 
-from tuneloop.store import tables_foundation, tables_lifecycle
+from tuneloop.store import tables_evaluate, tables_foundation, tables_lifecycle
 from tuneloop.store.artifacts import (
     ArtifactStore,
     atomic_write_bytes,
@@ -16,6 +16,7 @@ from tuneloop.store.artifacts import (
 )
 from tuneloop.store.base import Base, utcnow
 from tuneloop.store.db import DB_URL_ENV, Store, database_url
+from tuneloop.store.tables_evaluate import EvalItemScoreRecord
 from tuneloop.store.tables_foundation import ArtifactRecord, BaseModelRecord
 from tuneloop.store.tables_lifecycle import (
     AliasEventRecord,
@@ -36,6 +37,7 @@ __all__ = [
     "Base",
     "BaseModelRecord",
     "DatasetVersionRecord",
+    "EvalItemScoreRecord",
     "EvaluationRecord",
     "ModelVersionRecord",
     "RunMetricRecord",
@@ -48,6 +50,7 @@ __all__ = [
     "sha256_bytes",
     "sha256_file",
     "sha256_tree",
+    "tables_evaluate",
     "tables_foundation",
     "tables_lifecycle",
     "utcnow",

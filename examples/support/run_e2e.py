@@ -1,0 +1,206 @@
+"""End-to-end acceptance of the evaluation stage on the support example with the bundled model.
+
+Run: ``HF_HUB_OFFLINE=1 nice -n 10 .venv/bin/python examples/support/run_e2e.py [--max-steps 60] [--limit 80]``
+
+1. copies the example (config, data, suites) into a fresh work directory;
+2. trains a LoRA candidate on ``train.jsonl`` (``support:1``), evaluates it on the holdout against the
+   foundation model (McNemar / bootstrap), and gates it — it must be significantly better and pass;
+3. promotes it to ``support@production``;
+4. trains a deliberately broken candidate on shuffled labels (the assistant answers permuted across
+   examples, ``support:2``) and gates it — it must fail (worse than production, no better than the
+   foundation model on the task);
+5. runs the forgetting check (``builtin:general``) on the good candidate, reported as a delta;
+6. writes ``e2e_summary.json`` in the work directory and exits 0 only if all of the above held.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+HERE = Path(__file__).resolve().parent
+COPIED = ["tuneloop.yaml", "train.jsonl", "holdout.jsonl", "evals"]
+
+
+def fresh_project(workdir: Path) -> Path:
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    for name in COPIED:
+        source = HERE / name
+        if source.is_dir():
+            shutil.copytree(source, workdir / name)
+        else:
+            shutil.copy2(source, workdir / name)
+    return workdir
+
+
+def shuffled_labels(source: Path, target: Path, seed: int = 0) -> Path:
+    """The same prompts with the assistant answers permuted across examples (labels carry no signal)."""
+    rows = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
+    answers = [row["messages"][-1]["content"] for row in rows]
+    random.Random(seed).shuffle(answers)
+    with target.open("w", encoding="utf-8") as handle:
+        for row, answer in zip(rows, answers, strict=True):
+            row["messages"][-1]["content"] = answer
+            fields = json.loads(answer)
+            row.update({"category": fields["category"], "priority": fields["priority"]})
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return target
+
+
+def numbers(data: dict[str, Any], candidate: str, role: str, metric: str) -> dict[str, Any]:
+    compared = next(
+        c
+        for c in data["comparisons"]
+        if c["candidate"] == candidate and c["role"] == role and c["metric"] == metric
+    )
+    keys = (
+        "candidate_mean",
+        "baseline_mean",
+        "delta",
+        "ci",
+        "p_value",
+        "wins",
+        "ties",
+        "losses",
+        "n",
+        "verdict",
+    )
+    return {k: compared[k] for k in keys}
+
+
+def evaluate(project, candidate: str, kind: str, limit: int | None) -> Any:
+    from tuneloop.evaluate import record_run, run_suite
+
+    run = run_suite(project, "support", [candidate], limit=limit)
+    recorded = record_run(project, run, kind=kind)
+    print(render(recorded.data, candidate), flush=True)
+    return recorded
+
+
+def render(data: dict[str, Any], candidate: str) -> str:
+    from tuneloop.evaluate.report import SUMMARY_HEADERS, summary_rows
+
+    lines = ["  ".join(SUMMARY_HEADERS)]
+    lines += ["  ".join(str(v) for v in row) for row in summary_rows(data, candidate)]
+    lines += [
+        f"gate {g['status']}: {g['rule']} — {g['reason']}"
+        for g in data["gates"]
+        if g["candidate"] == candidate
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/tuneloop-support-e2e"))
+    parser.add_argument("--max-steps", type=int, default=60, help="optimizer steps of each training run")
+    parser.add_argument("--learning-rate", type=float, default=None, help="default: tuneloop's derived rate")
+    parser.add_argument("--limit", type=int, default=None, help="evaluate on the first N holdout items only")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (1 on an oversubscribed CPU)"
+    )
+    parser.add_argument("--skip-general", action="store_true", help="skip the forgetting check")
+    args = parser.parse_args()
+
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from tuneloop.evaluate import forget_loaded_models, record_run, run_suite
+    from tuneloop.project import Project
+    from tuneloop.registry import set_alias
+    from tuneloop.train import train
+
+    started = time.perf_counter()
+    workdir = fresh_project(args.workdir)
+    project = Project.open(workdir)
+    summary: dict[str, Any] = {
+        "max_steps": args.max_steps,
+        "limit": args.limit,
+        "learning_rate": args.learning_rate,
+    }
+    # Short runs: no holdout loss during training (the evaluation below measures the candidate).
+    overrides: dict[str, Any] = {
+        "max_steps": args.max_steps,
+        "eval_every_steps": 0,
+        "save_every_steps": args.max_steps,
+    }
+    if args.learning_rate:
+        overrides["learning_rate"] = args.learning_rate
+
+    good = train(project, no_eval=True, overrides=overrides, tag="e2e-good")
+    candidate = str(good.model_version)
+    forget_loaded_models()
+    recorded = evaluate(project, candidate, "gate", args.limit)
+    data = recorded.data
+    summary["good"] = {
+        "model": candidate,
+        "train_metrics": good.metrics,
+        "vs_foundation": {
+            m: numbers(data, candidate, "foundation", m)
+            for m in ("category_accuracy", "priority_accuracy", "json_valid", "rouge_l")
+        },
+        "gates": [g for g in data["gates"] if g["candidate"] == candidate],
+        "gate_passed": recorded.evaluations[0].passed,
+        "report": str(recorded.html_file),
+    }
+    set_alias(project, candidate, "production", reason="e2e: gate passed")
+
+    shuffled = shuffled_labels(workdir / "train.jsonl", workdir / "train_shuffled.jsonl")
+    broken = train(
+        project,
+        data=[shuffled],
+        no_eval=True,
+        overrides=overrides,
+        tag="shuffled-labels",
+        force=True,
+        force_reason="deliberately broken candidate (shuffled labels) for the evaluation e2e",
+    )
+    broken_ref = str(broken.model_version)
+    forget_loaded_models()
+    recorded = evaluate(project, broken_ref, "gate", args.limit)
+    data = recorded.data
+    summary["broken"] = {
+        "model": broken_ref,
+        "vs_foundation": {
+            m: numbers(data, broken_ref, "foundation", m) for m in ("category_accuracy", "json_valid")
+        },
+        "vs_production": {
+            m: numbers(data, broken_ref, "production", m) for m in ("category_accuracy", "priority_accuracy")
+        },
+        "gates": [g for g in data["gates"] if g["candidate"] == broken_ref],
+        "gate_passed": recorded.evaluations[0].passed,
+        "report": str(recorded.html_file),
+    }
+
+    if not args.skip_general:
+        general = record_run(project, run_suite(project, "builtin:general", [candidate]))
+        summary["forgetting"] = numbers(general.data, candidate, "foundation", "general_ability")
+        print(render(general.data, candidate), flush=True)
+
+    better = summary["good"]["vs_foundation"]["category_accuracy"]["verdict"] == "better"
+    ok = better and summary["good"]["gate_passed"] is True and summary["broken"]["gate_passed"] is False
+    summary["acceptance"] = {
+        "candidate_significantly_better": better,
+        "good_gate_passed": summary["good"]["gate_passed"],
+        "broken_gate_failed": summary["broken"]["gate_passed"] is False,
+        "ok": ok,
+    }
+    summary["minutes"] = round((time.perf_counter() - started) / 60, 1)
+    (workdir / "e2e_summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    print(json.dumps(summary["acceptance"] | {"minutes": summary["minutes"]}, indent=2))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,429 @@
+"""The compute half of a run: record it, load the model, train, and register the result.
+
+Called by :func:`tuneloop.train.run.train` once the inputs and the pre-flight have passed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tuneloop.console import err_console
+from tuneloop.errors import InvalidInput, Location
+from tuneloop.project import Project
+from tuneloop.train import runs
+from tuneloop.train.checkpoint import latest_checkpoint, load_checkpoint
+from tuneloop.train.distributed import on_main_process
+from tuneloop.train.environment import environment_lock
+from tuneloop.train.inputs import RunInputs, files_or_config, template_sha256
+from tuneloop.train.loop import LoopContext, SimulatedCrash, compute_reference, run_loop
+from tuneloop.train.objectives import NEEDS_REFERENCE
+
+SCHEDULERS = {"cosine": "cosine", "linear": "linear", "constant": "constant_with_warmup"}
+
+
+def execute(inputs: RunInputs, *, state: Any, result: Any) -> Any:
+    """Record the run, train it in every process, and (main process) register the result."""
+    import torch
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    project, request, settings = inputs.project, inputs.request, inputs.settings
+    environment = environment_lock(state)
+    trackers = _trackers(settings.report_to)  # before the run exists: a missing package is a usage error
+    info = on_main_process(state, lambda: _open_run(inputs, environment))
+    run_dir = Path(info.output_dir)
+    lock = runs.RunLock(run_dir)
+    if state.is_main_process and not lock.acquire():
+        raise InvalidInput(
+            "run_alive", f"run '{info.name}' is already running in another process", Location(str(run_dir))
+        )
+    result.run_name, result.run_dir = info.name, run_dir
+    result.is_main_process = state.is_main_process
+    try:
+        accelerator = Accelerator(
+            cpu=not torch.cuda.is_available(), log_with=trackers, project_dir=str(run_dir)
+        )
+        if settings.report_to:
+            accelerator.init_trackers(info.name, config=_flat(settings.to_dict()))
+        torch.set_num_threads(settings.threads)
+        set_seed(settings.seed)
+        loop_result, final_dir, trained = _train(inputs, accelerator, info)
+        if settings.report_to:
+            accelerator.end_training()
+    except SimulatedCrash:
+        raise  # like kill -9: the record stays "running" and the lock is released by the OS
+    except BaseException as exc:
+        if state.is_main_process:
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            runs.finish_run(project, info.name, status, error=f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        lock.release()
+    result.metrics = loop_result.metrics
+    summary = {
+        "steps": loop_result.step,
+        "train_seconds": loop_result.train_seconds,
+        "tokens": loop_result.tokens_seen,
+        "loss_tokens": loop_result.loss_tokens_seen,
+        "tokens_per_second": loop_result.tokens_per_second,
+        "loss_tokens_per_second": loop_result.loss_tokens_per_second,
+        "cpu_seconds": loop_result.cpu_seconds,
+        "processes": state.num_processes,
+        "ranks_agree": loop_result.ranks_agree,
+        "metrics": loop_result.metrics,
+    }
+    result.status = loop_result.status
+    if not state.is_main_process:
+        return result
+    if loop_result.status == "interrupted":
+        runs.finish_run(project, info.name, "interrupted", summary=summary)
+        return result
+    try:
+        _finish(inputs, info, final_dir, trained, summary, environment, result)
+    except BaseException as exc:
+        runs.finish_run(project, info.name, "failed", summary=summary, error=f"{type(exc).__name__}: {exc}")
+        raise
+    if not request.no_eval and inputs.section.eval_after_train:
+        result.evaluation = post_train_evaluation(project, result.model_version, quiet=request.quiet)
+    return result
+
+
+def _open_run(inputs: RunInputs, environment: dict[str, Any]) -> runs.RunInfo:
+    if inputs.resumed is not None:
+        return inputs.resumed
+    project, request, settings, data, choice = (
+        inputs.project, inputs.request, inputs.settings, inputs.data, inputs.choice
+    )  # fmt: skip
+    preflight = inputs.prepared.preflight
+    force_reasons = [data.force_reason] if data.forced and data.force_reason else []
+    if not preflight.ok:
+        codes = ", ".join(f.code for f in preflight.findings if f.severity == "error")
+        force_reasons.append(request.force_reason or f"pre-flight failed ({codes}) and --force was given")
+    register_as = request.register_as or inputs.section.register_as
+    name = request.run_name or runs.unique_run_name(
+        project, f"{register_as or project.config.project.name}-{settings.method}"
+    )
+    licence = choice.licence or {}
+    holdout = files_or_config(request.holdout, project.config.data.holdout)
+    return runs.create_run(
+        project,
+        name=name,
+        method=settings.method,
+        adapter=settings.adapter,
+        config={
+            "fingerprint": inputs.fingerprint,
+            "section": inputs.section.model_dump(mode="json"),
+            "settings": settings.to_dict(),
+            "dataset_digest": data.dataset_digest,
+            "data_files": data.source_files,
+            "holdout_files": [str(project.resolve_path(p)) for p in holdout],
+            "register_as": register_as,
+            "tag": request.tag,
+            "licence": licence,
+            "data_report": data.report,
+        },
+        dataset_version_id=data.dataset_version_id,
+        base_reference=choice.base_reference,
+        base_weights_sha256=choice.resolved.base_weights_sha256,
+        chat_template_sha256=template_sha256(inputs.tokenizer),
+        parent_version_id=choice.parent.id if choice.parent else None,
+        environment=environment,
+        forced=bool(force_reasons),
+        force_reason="; ".join(force_reasons) or None,
+        licence_override=licence if licence.get("overridden") else None,
+        output_dir=str(runs.run_dir(project, name)),
+    )
+
+
+def _train(inputs: RunInputs, accelerator: Any, info: runs.RunInfo) -> tuple[Any, Path, Any]:
+    import torch
+    from transformers import get_scheduler
+
+    from tuneloop.train.modeling import load_for_training, supports_label_logits
+
+    project, settings, prepared, tokenizer = (
+        inputs.project,
+        inputs.settings,
+        inputs.prepared,
+        inputs.tokenizer,
+    )
+    run_dir = Path(info.output_dir)
+    trained = load_for_training(
+        inputs.choice.resolved, settings, device=accelerator.device.type, tokenizer=tokenizer,
+        model_dtype=project.config.model.dtype,
+    )  # fmt: skip
+    optimizer = torch.optim.AdamW(
+        _parameter_groups(trained.model, settings.weight_decay), lr=settings.learning_rate
+    )
+    total = len(prepared.plan.steps)
+    warmup = round(settings.warmup_ratio * total)
+    scheduler = get_scheduler(
+        SCHEDULERS[settings.scheduler], optimizer, num_warmup_steps=warmup, num_training_steps=total
+    )
+    model, optimizer = accelerator.prepare(trained.model, optimizer)
+    accelerator.register_for_checkpointing(scheduler)
+    full_logits = not supports_label_logits(trained.model)
+    common = {
+        "accelerator": accelerator,
+        "pad_id": tokenizer.pad_token_id,
+        "packing": settings.packing,
+        "row_length": settings.max_length,
+        "micro_batch_tokens": settings.micro_batch_tokens,
+        "max_micro_batch": settings.max_micro_batch,
+        "bf16": settings.bf16,
+        "full_logits": full_logits,
+    }
+    reference = eval_reference = None
+    if settings.method in NEEDS_REFERENCE:
+        reference = _reference(model, prepared.items, run_dir / "reference.pt", accelerator, common)
+        if prepared.eval_items:
+            eval_reference = _reference(
+                model, prepared.eval_items, run_dir / "reference-eval.pt", accelerator, common
+            )
+    checkpoint_root = run_dir / "checkpoints"
+    start = _resume_point(inputs, accelerator, info, model, optimizer, scheduler, checkpoint_root)
+
+    def log_metrics(step: int, values: dict[str, float]) -> None:
+        runs.append_metrics(project, info.id, step, values)
+        runs.log_event(run_dir, "metrics", step=step, **values)
+        if settings.report_to:
+            accelerator.log(values, step=step)
+
+    ctx = LoopContext(
+        accelerator=accelerator,
+        model=model,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        items=prepared.items,
+        plan=prepared.plan,
+        settings=settings,
+        pad_id=tokenizer.pad_token_id,
+        checkpoint_root=checkpoint_root,
+        eval_items=prepared.eval_items,
+        reference=reference,
+        eval_reference=eval_reference,
+        full_logits=full_logits,
+        log_metrics=log_metrics,
+        quiet=inputs.request.quiet,
+        start=start,
+        crash_after_step=inputs.request.crash_after_step,
+    )
+    loop_result = run_loop(ctx)
+    loop_result.ranks_agree = _ranks_agree(accelerator, model)
+    final_dir = run_dir / "final"
+    if loop_result.status == "completed":
+        _save_final(
+            accelerator, model, trained, tokenizer, final_dir, _eos_with_end_of_turn(prepared.preflight)
+        )
+    accelerator.wait_for_everyone()
+    return loop_result, final_dir, trained
+
+
+def _resume_point(inputs: RunInputs, accelerator: Any, info: runs.RunInfo, model: Any, optimizer: Any,
+                  scheduler: Any, checkpoint_root: Path) -> Any:  # fmt: skip
+    """The newest checkpoint of a resumed run, loaded into model, optimizer and scheduler."""
+    if inputs.resumed is None:
+        return None
+    latest = latest_checkpoint(checkpoint_root)
+    start = None
+    if latest is not None:
+        start = load_checkpoint(latest, accelerator=accelerator, model=model, optimizer=optimizer,
+                                scheduler=scheduler, plan_digest=inputs.prepared.plan.digest)  # fmt: skip
+    if accelerator.is_main_process:
+        runs.restart_run(inputs.project, info.name, start.step if start else 0)
+        runs.log_event(Path(info.output_dir), "resumed", step=start.step if start else 0)
+        if not inputs.request.quiet:
+            where = f"step {start.step}" if start else "the beginning (no checkpoint was written)"
+            err_console.print(f"resuming run {info.name} from {where}")
+    return start
+
+
+def _save_final(
+    accelerator: Any, model: Any, trained: Any, tokenizer: Any, final_dir: Path, eos: list[int]
+) -> None:
+    """The trained adapter or weights with tokenizer and generation config. Sharded weights (FSDP,
+    ZeRO-3) are gathered first, which every process must take part in."""
+    from tuneloop.train.modeling import save_trained
+
+    sharded = any(kind in str(accelerator.distributed_type).upper() for kind in ("FSDP", "DEEPSPEED"))
+    state_dict = accelerator.get_state_dict(model) if sharded else None
+    if accelerator.is_main_process:
+        save_trained(accelerator.unwrap_model(model), tokenizer, final_dir, kind=trained.kind, eos_ids=eos,
+                     state_dict=state_dict)  # fmt: skip
+
+
+def _ranks_agree(accelerator: Any, model: Any) -> bool:
+    """Every process ends with the same trainable weights (a desynchronised replica would otherwise
+    go unnoticed until evaluation). Compared through a hash of each process's weights."""
+    if accelerator.num_processes == 1 or "FSDP" in str(accelerator.distributed_type).upper():
+        return True  # one process, or sharded weights that are not replicas
+    import hashlib
+
+    from accelerate.utils import gather_object
+
+    digest = hashlib.sha256()
+    for name, parameter in accelerator.unwrap_model(model).named_parameters():
+        if parameter.requires_grad:
+            digest.update(name.encode() + parameter.detach().float().cpu().numpy().tobytes())
+    digests = gather_object([digest.hexdigest()])
+    if len(set(digests)) != 1:
+        raise RuntimeError(f"processes ended with different weights ({', '.join(d[:12] for d in digests)})")
+    return True
+
+
+def _reference(model: Any, items: list[Any], path: Path, accelerator: Any, common: dict[str, Any]) -> Any:
+    """Reference log-probs: computed once at the start and kept with the run, so a resumed run uses
+    the starting model's values, not the half-trained model's."""
+    import torch
+
+    if path.is_file():
+        return torch.load(path, weights_only=True)
+    reference = compute_reference(model, items, **common)
+    if accelerator.is_main_process:
+        tmp = path.with_suffix(".tmp")
+        torch.save(reference, tmp)
+        tmp.replace(path)
+    return reference
+
+
+def _parameter_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
+    """No weight decay on biases and norm weights (vectors), the usual AdamW practice."""
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    decay = [p for _, p in trainable if p.ndim >= 2]
+    no_decay = [p for _, p in trainable if p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": weight_decay}]
+    if no_decay:
+        groups.append({"params": no_decay, "weight_decay": 0.0})
+    return groups
+
+
+def _eos_with_end_of_turn(preflight: Any) -> list[int]:
+    eos = list(preflight.end_of_turn.get("generation_eos_ids") or [])
+    eot = preflight.end_of_turn.get("id")
+    if eot is not None and eot not in eos:
+        eos.append(eot)
+    return eos
+
+
+def _trackers(report_to: list[str]) -> list[str] | None:
+    if not report_to:
+        return None
+    import importlib.util
+
+    modules = {"tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb"}
+    missing = [t for t in report_to if importlib.util.find_spec(modules[t]) is None]
+    if missing:
+        raise InvalidInput(
+            "tracker_not_installed",
+            f"train.report_to names {', '.join(missing)}, which is not installed; "
+            f"`pip install {' '.join(missing)}` (or `pip install tuneloop[tracking]`)",
+            Location(field="train.report_to"),
+        )
+    return list(report_to)
+
+
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}/"))
+        elif isinstance(value, int | float | str | bool):
+            flat[f"{prefix}{key}"] = value
+        else:
+            flat[f"{prefix}{key}"] = str(value)
+    return flat
+
+
+def _finish(
+    inputs: RunInputs,
+    info: runs.RunInfo,
+    final_dir: Path,
+    trained: Any,
+    summary: dict[str, Any],
+    environment: dict[str, Any],
+    result: Any,
+) -> None:
+    """Register the version, write the report and close the run record."""
+    from tuneloop.registry import register_model_version
+    from tuneloop.train.report import write_training_report
+
+    project, request, settings, data, choice = (
+        inputs.project, inputs.request, inputs.settings, inputs.data, inputs.choice
+    )  # fmt: skip
+    tokenizer, prepared = inputs.tokenizer, inputs.prepared
+    name = request.register_as or info.config.get("register_as") or project.config.project.name
+    parent = choice.parent
+    stage = {
+        "run": info.name,
+        "method": settings.method,
+        "adapter": settings.adapter,
+        "dataset_digest": data.dataset_digest,
+    }
+    lineage = {
+        "run": info.name,
+        "method": settings.method,
+        "adapter": settings.adapter,
+        "dataset_version_id": data.dataset_version_id,
+        "dataset_digest": data.dataset_digest,
+        "base_reference": choice.base_reference,
+        "base_weights_sha256": choice.resolved.base_weights_sha256,
+        "chat_template_sha256": template_sha256(tokenizer),
+        "parent": parent.reference if parent else None,
+        "settings": settings.to_dict(),
+        "environment": environment.get("libraries", {}),
+        "licence": choice.licence,
+        "forced": info.forced,
+        "force_reason": info.force_reason,
+        "tag": request.tag or info.config.get("tag"),
+        "stages": [*(parent.lineage.get("stages", []) if parent else []), stage],
+        "trainable_parameters": trained.trainable_parameters,
+    }
+    version = register_model_version(
+        project,
+        name=name,
+        kind=trained.kind,
+        artifact_dir=final_dir,
+        base_reference=choice.base_reference,
+        base_weights_sha256=choice.resolved.base_weights_sha256,
+        run_id=info.id,
+        parent_version_id=parent.id if parent else None,
+        lineage=lineage,
+    )
+    result.model_version, result.model_version_id = version.reference, version.id
+    saved = write_training_report(project, info.name, settings, prepared, summary, lineage, version.reference)
+    result.report_html = str(saved)
+    runs.finish_run(
+        project,
+        info.name,
+        "completed",
+        summary={**summary, "model_version": version.reference, "report_html": str(saved)},
+    )
+
+
+def post_train_evaluation(project: Project, model_version: str, *, quiet: bool = False) -> Any:
+    """Run the project's default eval suites on the new candidate (the evaluation stage's hook).
+
+    Skipped, with a note, when the project has no suites and no forgetting check; a failure inside
+    the evaluation is reported and does not undo the training run."""
+    evaluate = project.config.eval
+    if not evaluate.suites and not evaluate.default_suites and not evaluate.forgetting_check:
+        if not quiet:
+            err_console.print(
+                "no eval suites configured (eval.suites); skipping the post-training evaluation"
+            )
+        return None
+    from tuneloop.evaluate import run_default_suites
+
+    try:
+        outcome = run_default_suites(project, model_version, progress=not quiet)
+    except Exception as exc:  # the candidate is registered; `tuneloop eval run` can evaluate it later
+        err_console.print(
+            f"post-training evaluation failed ({type(exc).__name__}: {exc}); {model_version} is "
+            "registered, evaluate it with `tuneloop eval run`",
+            markup=False,
+        )
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    if not quiet and hasattr(outcome, "render"):
+        err_console.print(outcome.render(), markup=False)
+    return outcome

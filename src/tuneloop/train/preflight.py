@@ -1,0 +1,286 @@
+"""Pre-flight: what will be trained, checked before any compute is spent.
+
+Run by ``tuneloop train --dry-run`` and before every real run. It renders a few examples with the
+tokens that carry loss marked, refuses data whose labels are all masked, checks that the chat
+template's end-of-turn token is trained after every assistant turn and is an EOS of generation (a
+model that never learns to stop is the most reported fine-tuning bug), and estimates memory and
+time from the model's size, the plan and a short matmul measurement of this machine.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from tuneloop.train.batching import TrainingPlan
+from tuneloop.train.settings import TrainSettings, activation_bytes_per_token
+from tuneloop.train.tokenize import IGNORE, TokenizedSequence, TrainingItem
+
+TRAINED_OPEN, TRAINED_CLOSE = "⟦", "⟧"
+"""Markers around trained tokens in plain-text renderings (colour is used on terminals)."""
+
+
+@dataclass
+class Finding:
+    severity: str
+    """``error`` (the run is refused unless forced), ``warning`` or ``info``."""
+    code: str
+    message: str
+
+
+@dataclass
+class PreflightReport:
+    findings: list[Finding] = field(default_factory=list)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    """Rendered examples: ``source``, ``segments`` [(text, trained)], ``marked`` text."""
+    stats: dict[str, Any] = field(default_factory=dict)
+    estimates: dict[str, Any] = field(default_factory=dict)
+    end_of_turn: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)
+
+    def add(self, severity: str, code: str, message: str) -> None:
+        self.findings.append(Finding(severity, code, message))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "findings": [f.__dict__ for f in self.findings],
+            "examples": [{k: v for k, v in e.items() if k != "segments"} for e in self.examples],
+            "stats": self.stats,
+            "estimates": self.estimates,
+            "end_of_turn": self.end_of_turn,
+        }
+
+
+def render_segments(sequence: TokenizedSequence, tokenizer: Any) -> list[tuple[str, bool]]:
+    """Consecutive runs of decoded text, each marked trained or not."""
+    segments: list[tuple[str, bool]] = []
+    run: list[int] = []
+    trained = None
+    for token, label in zip(sequence.input_ids, sequence.labels, strict=True):
+        is_trained = label != IGNORE
+        if trained is not None and is_trained != trained:
+            segments.append((tokenizer.decode(run), trained))
+            run = []
+        run.append(token)
+        trained = is_trained
+    if run:
+        segments.append((tokenizer.decode(run), bool(trained)))
+    return segments
+
+
+def marked_text(segments: list[tuple[str, bool]]) -> str:
+    return "".join(f"{TRAINED_OPEN}{text}{TRAINED_CLOSE}" if trained else text for text, trained in segments)
+
+
+def end_of_turn_token(tokenizer: Any, catalog_token: str | None) -> str | None:
+    """The token closing an assistant turn: the catalog's, else the first special token the chat
+    template puts after an assistant message, else the tokenizer's EOS."""
+    if catalog_token:
+        return catalog_token
+    if getattr(tokenizer, "chat_template", None):
+        probe = "tuneloop-probe-answer"
+        text = tokenizer.apply_chat_template(
+            [{"role": "user", "content": "hi"}, {"role": "assistant", "content": probe}], tokenize=False
+        )
+        after = text[text.rfind(probe) + len(probe) :]
+        specials = sorted(
+            set(tokenizer.all_special_tokens) | set(getattr(tokenizer, "added_tokens_encoder", {})),
+            key=len,
+            reverse=True,
+        )
+        for position in range(len(after)):
+            for special in specials:
+                if special and after.startswith(special, position):
+                    return special
+    return tokenizer.eos_token
+
+
+def check_end_of_turn(
+    report: PreflightReport,
+    items: list[TrainingItem],
+    tokenizer: Any,
+    eot: str | None,
+    generation_eos: list[int],
+    chat: bool,
+) -> None:
+    eot_id = tokenizer.convert_tokens_to_ids(eot) if eot else None
+    report.end_of_turn = {
+        "token": eot,
+        "id": eot_id,
+        "generation_eos_ids": generation_eos,
+        "eos_token": tokenizer.eos_token,
+    }
+    if eot_id is None:
+        report.add(
+            "warning", "no_end_of_turn", "could not determine the end-of-turn token; generation may not stop"
+        )
+        return
+    if eot_id not in generation_eos:
+        report.add(
+            "warning",
+            "eos_mismatch",
+            f"the end-of-turn token {eot!r} (id {eot_id}) is not an EOS of generation (generation stops on "
+            f"{generation_eos or 'nothing'}): a model served with this config would never stop after its answer. "
+            "tuneloop writes a generation_config.json with it added to every trained version.",
+        )
+    if not chat:
+        return
+    spans = ended = 0
+    for item in items:
+        for sequence in item.sequences[: item.trained_sequences]:
+            for last_token, truncated_end in _span_ends(sequence):
+                spans += 1
+                ended += last_token == eot_id or truncated_end
+    report.end_of_turn |= {"trained_turns": spans, "turns_ending_with_end_of_turn": ended}
+    if spans and ended == 0:
+        report.add(
+            "error",
+            "end_of_turn_not_trained",
+            f"no trained assistant turn ends with {eot!r}: the model would not learn to stop. The labels are "
+            "built from the chat template; check model.chat_template and train.loss_masking.",
+        )
+    elif spans and ended < spans:
+        report.add(
+            "warning",
+            "end_of_turn_partly_trained",
+            f"{spans - ended} of {spans} trained turns do not end with {eot!r}",
+        )
+
+
+def _span_ends(sequence: TokenizedSequence) -> list[tuple[int, bool]]:
+    """(last token, runs into the truncation point) of every run of trained tokens."""
+    ends = []
+    labels = sequence.labels
+    for position, label in enumerate(labels):
+        if label == IGNORE:
+            continue
+        if position + 1 == len(labels) or labels[position + 1] == IGNORE:
+            at_cut = sequence.truncated and position + 1 == len(labels)
+            ends.append((sequence.input_ids[position], at_cut))
+    return ends
+
+
+def check_items(report: PreflightReport, items: list[TrainingItem], dropped: list[str], records: int) -> None:
+    sequences = [s for item in items for s in item.sequences]
+    loss_tokens = sum(item.num_loss_tokens for item in items)
+    truncated = [s.source for s in sequences if s.truncated]
+    report.stats |= {
+        "records": records,
+        "items": len(items),
+        "sequences": len(sequences),
+        "tokens": sum(len(s) for s in sequences),
+        "loss_tokens": loss_tokens,
+        "loss_token_fraction": loss_tokens / max(1, sum(len(s) for s in sequences)),
+        "truncated": len(truncated),
+        "dropped_without_labels": len(dropped),
+        "longest": max((len(s) for s in sequences), default=0),
+    }
+    if loss_tokens == 0:
+        report.add(
+            "error",
+            "all_labels_masked",
+            "every label is masked: no token carries loss, so training would change nothing. Check that the data "
+            "has assistant turns with non-zero weight, or set train.loss_masking: full.",
+        )
+    if dropped:
+        report.add(
+            "warning",
+            "examples_without_labels",
+            f"{len(dropped)} examples have no trained token and are skipped (first: {dropped[0]})",
+        )
+    if truncated:
+        report.add(
+            "warning",
+            "truncated",
+            f"{len(truncated)} sequences exceed model.max_length and were cut (first: {truncated[0]})",
+        )
+
+
+def measure_matmul_flops(dtype_name: str = "float32", seconds: float = 0.3, size: int = 1024) -> float:
+    """Achieved FLOP/s of a square matmul on this machine (the best of repeated runs)."""
+    import torch
+
+    dtype = getattr(torch, dtype_name)
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    a @ b
+    best, deadline = float("inf"), time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        begin = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - begin)
+    return 2 * size**3 / best
+
+
+def training_flops_per_token(parameters: int, *, adapter: str, checkpointing: bool) -> float:
+    """Forward 2N; backward 2N for activation gradients plus 2N for weight gradients when every
+    weight trains (full), about nothing extra for adapters; checkpointing adds a second forward."""
+    flops = 2 * parameters + 2 * parameters + (2 * parameters if adapter == "full" else 0)
+    return flops + (2 * parameters if checkpointing else 0)
+
+
+def adapter_parameters(model_dir: Any, targets: list[str] | str, rank: int) -> int:
+    """LoRA parameters, ``r x (in + out)`` per adapted weight, from the safetensors headers."""
+    from safetensors import safe_open
+
+    total = 0
+    for path in sorted(model_dir.glob("*.safetensors")):
+        with safe_open(str(path), framework="pt") as handle:
+            for name in handle.keys():  # noqa: SIM118 - safe_open is not a mapping
+                shape = handle.get_slice(name).get_shape()
+                module = name.removesuffix(".weight").rsplit(".", 1)[-1]
+                if len(shape) != 2 or not name.endswith(".weight") or "embed" in name or "lm_head" in name:
+                    continue
+                if targets == "all-linear" or module in targets:
+                    total += rank * (shape[0] + shape[1])
+    return total
+
+
+def estimate(
+    report: PreflightReport,
+    plan: TrainingPlan,
+    settings: TrainSettings,
+    *,
+    parameters: int,
+    model_dir: Any,
+    trainable: int | None = None,
+    matmul_flops: float | None = None,
+) -> None:
+    """Memory (weights, gradients, AdamW states, activations) and time, written into ``report``."""
+    bytes_per_weight = 0.5 + 0.05 if settings.adapter == "qlora" else 4
+    if trainable is None:
+        trainable = (
+            parameters
+            if settings.adapter == "full"
+            else adapter_parameters(model_dir, settings.target_modules, settings.lora_r)
+        )
+    weights = parameters * bytes_per_weight
+    optimizer = trainable * (4 + 8)  # gradients + two AdamW moments, fp32
+    activations = settings.micro_batch_tokens * activation_bytes_per_token(
+        model_dir, checkpointing=settings.gradient_checkpointing
+    )
+    flops = training_flops_per_token(
+        parameters, adapter=settings.adapter, checkpointing=settings.gradient_checkpointing
+    )
+    peak = matmul_flops or measure_matmul_flops("bfloat16" if settings.bf16 else "float32")
+    seconds = plan.total_tokens * flops / (peak * 0.5)
+    report.estimates = {
+        "memory_gib": {
+            "weights": weights / 2**30,
+            "gradients_and_optimizer": optimizer / 2**30,
+            "activations": activations / 2**30,
+            "total": (weights + optimizer + activations) / 2**30,
+        },
+        "steps": len(plan.steps),
+        "tokens": plan.total_tokens,
+        "loss_tokens": plan.total_loss_tokens,
+        "trainable_parameters": trainable,
+        "flops_per_token": flops,
+        "measured_matmul_flops": peak,
+        "seconds": seconds,
+        "assumption": "time = tokens x FLOPs per token / (measured matmul FLOP/s x 0.5 utilisation); rough",
+    }

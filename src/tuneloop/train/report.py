@@ -1,0 +1,107 @@
+"""The training report: loss curves, throughput, settings with their derivations, pre-flight findings,
+rendered examples and lineage, as one self-contained HTML file (plus its JSON) in the artifacts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tuneloop.project import Project
+from tuneloop.reports import Report, esc, line_chart, save_report
+from tuneloop.train import runs
+from tuneloop.train.settings import TrainSettings
+
+
+def write_training_report(
+    project: Project,
+    run_name: str,
+    settings: TrainSettings,
+    prepared: Any,
+    summary: dict[str, Any],
+    lineage: dict[str, Any],
+    model_version: str,
+) -> Path:
+    """Render and store the report; returns the HTML's path (artifact store, and beside the run)."""
+    info = runs.get_run(project, run_name)
+    series = runs.metric_series(project, info.id)
+    report = Report(
+        f"Training run {run_name}", f"{settings.method} · {settings.adapter} · registered as {model_version}"
+    )
+    report.heading("Outcome")
+    report.key_values(
+        [
+            ("model version", model_version),
+            ("steps", summary["steps"]),
+            ("final train loss", info.final_metrics.get("loss", "–")),
+            ("final eval loss", info.final_metrics.get("eval_loss", "–")),
+            ("tokens processed / trained", f"{summary['tokens']:,} / {summary['loss_tokens']:,}"),
+            (
+                "throughput",
+                f"{summary['tokens_per_second']:,.0f} tokens/s ({summary['loss_tokens_per_second']:,.0f} trained tokens/s)",
+            ),
+            ("training time", f"{summary['train_seconds']:.0f} s"),
+        ]
+    )
+    losses = {
+        name: [(float(s), v) for s, v in series[name]] for name in ("loss", "eval_loss") if name in series
+    }
+    report.raw(line_chart(losses, title="loss by optimizer step"))
+    for name, title in (
+        ("learning_rate", "learning rate"),
+        ("tokens_per_second", "tokens per second"),
+        ("token_accuracy", "token accuracy"),
+        ("reward_accuracy", "reward accuracy"),
+    ):
+        if name in series:
+            report.raw(line_chart({name: [(float(s), v) for s, v in series[name]]}, title=title))
+    report.heading("Settings")
+    report.table(
+        ["setting", "value", "derived from"],
+        [
+            [k, _short(v), settings.derived.get(k, "config")]
+            for k, v in settings.to_dict().items()
+            if k != "derived"
+        ],
+    )
+    report.heading("Pre-flight")
+    findings = prepared.preflight.findings
+    if findings:
+        report.table(
+            ["severity", "code", "message"],
+            [[f.severity, f.code, f.message] for f in findings],
+            row_classes=[f.severity for f in findings],
+        )
+    else:
+        report.paragraph("no findings", "ok")
+    report.key_values(list(prepared.preflight.stats.items()))
+    for example in prepared.preflight.examples:
+        html = "".join(
+            f'<b style="background:#e6f4ea">{esc(text)}</b>'
+            if trained
+            else f'<span class="muted">{esc(text)}</span>'
+            for text, trained in example["segments"]
+        )
+        report.raw(
+            f'<p class="muted">{esc(example["source"])} (trained tokens highlighted)</p><pre>{html}</pre>'
+        )
+    report.heading("Lineage")
+    report.key_values([(k, _short(v)) for k, v in lineage.items() if k not in ("settings",)])
+    data = {
+        "run": run_name,
+        "model_version": model_version,
+        "summary": summary,
+        "settings": settings.to_dict(),
+        "preflight": prepared.preflight.to_dict(),
+        "lineage": lineage,
+        "metrics": series,
+    }
+    run_dir = Path(info.output_dir)
+    save_report(
+        project, "train-report", data, report.render(), name=f"train-{run_name}", copy_to=run_dir / "report"
+    )
+    return run_dir / "report.html"
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -1,0 +1,237 @@
+"""Concrete hyper-parameters of a run: the config's values, with every unset one derived.
+
+Each derived value records how it was derived (``TrainSettings.derived``), so ``--dry-run``, the run
+record and the training report all show the formula and its inputs, not just a number.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tuneloop.config.train import PreferenceSettings, TrainSection
+
+LEARNING_RATES = {
+    ("sft", "adapter"): 2e-4,
+    ("sft", "full"): 2e-5,
+    ("cpt", "adapter"): 2e-4,
+    ("cpt", "full"): 2e-5,
+    ("dpo", "adapter"): 5e-5,
+    ("dpo", "full"): 1e-6,
+    ("orpo", "adapter"): 5e-5,
+    ("orpo", "full"): 1e-6,
+    ("kto", "adapter"): 5e-5,
+    ("kto", "full"): 1e-6,
+}
+"""Default peak learning rates: adapters need about ten times the rate of full fine-tuning, and
+preference methods much lower rates than supervised ones (TRL and the papers' settings)."""
+
+MIN_MICRO_BATCH_TOKENS, MAX_MICRO_BATCH_TOKENS = 256, 65536
+
+
+@dataclass
+class TrainSettings:
+    """Everything the loop needs, resolved."""
+
+    method: str
+    adapter: str
+    learning_rate: float
+    epochs: float
+    max_steps: int | None
+    tokens_per_step: int
+    micro_batch_tokens: int
+    max_micro_batch: int
+    warmup_ratio: float
+    scheduler: str
+    weight_decay: float
+    max_grad_norm: float | None
+    packing: bool
+    loss_masking: str
+    save_every_steps: int
+    keep_checkpoints: int
+    eval_every_steps: int
+    eval_max_examples: int
+    report_to: list[str]
+    gradient_checkpointing: bool
+    bf16: bool
+    threads: int
+    max_length: int
+    seed: int
+    lora_r: int
+    lora_alpha: int
+    lora_dropout: float
+    target_modules: list[str] | str
+    preference: PreferenceSettings
+    derived: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["preference"] = self.preference.model_dump()
+        return data
+
+
+def resolve_settings(
+    section: TrainSection,
+    *,
+    device: str,
+    model_dir: Path,
+    max_length: int,
+    catalog_targets: list[str] | None,
+    local_world_size: int = 1,
+) -> TrainSettings:
+    """Resolve what does not depend on the data (tokens per step and intervals come later)."""
+    derived: dict[str, str] = {}
+    kind = "full" if section.adapter == "full" else "adapter"
+    learning_rate = section.learning_rate
+    if learning_rate is None:
+        learning_rate = LEARNING_RATES[(section.method, kind)]
+        derived["learning_rate"] = f"{learning_rate:g}: default for {section.method} with {kind} training"
+    packing = section.packing
+    if packing is None:
+        packing = section.method == "cpt"
+        derived["packing"] = f"{packing}: on for cpt, off otherwise (length-grouped batches)"
+    bf16 = _bf16(section.bf16, device)
+    if section.bf16 == "auto":
+        derived["bf16"] = f"{bf16}: " + (
+            "the hardware runs bf16 matmuls natively"
+            if bf16
+            else "no native bf16 here (it would be emulated)"
+        )
+    checkpointing = section.gradient_checkpointing
+    if checkpointing is None:
+        checkpointing = device == "cuda" and section.adapter in ("full", "qlora")
+        derived["gradient_checkpointing"] = f"{checkpointing}: on for full/qlora on GPU, else off"
+    threads = section.threads or max(1, _available_cores() // max(1, local_world_size))
+    if section.threads is None:
+        derived["threads"] = f"{threads}: cores available / processes on this machine"
+    micro = section.micro_batch_tokens
+    if micro is None:
+        micro, why = derive_micro_batch_tokens(model_dir, device=device, checkpointing=checkpointing)
+        derived["micro_batch_tokens"] = why
+    alpha = section.lora.alpha or 2 * section.lora.r
+    if section.lora.alpha is None:
+        derived["lora_alpha"] = f"{alpha}: 2 x r"
+    targets: list[str] | str = section.lora.target_modules or catalog_targets or "all-linear"
+    if section.lora.target_modules is None:
+        derived["target_modules"] = (
+            f"{targets}: from the model catalog"
+            if catalog_targets
+            else "all-linear: model not in the catalog"
+        )
+    return TrainSettings(
+        method=section.method,
+        adapter=section.adapter,
+        learning_rate=learning_rate,
+        epochs=section.epochs,
+        max_steps=section.max_steps,
+        tokens_per_step=section.tokens_per_step or 0,
+        micro_batch_tokens=micro,
+        max_micro_batch=section.max_micro_batch,
+        warmup_ratio=section.warmup_ratio,
+        scheduler=section.scheduler,
+        weight_decay=section.weight_decay,
+        max_grad_norm=section.max_grad_norm,
+        packing=packing,
+        loss_masking="full" if section.method == "cpt" else section.loss_masking,
+        save_every_steps=section.save_every_steps or 0,
+        keep_checkpoints=section.keep_checkpoints,
+        eval_every_steps=section.eval_every_steps if section.eval_every_steps is not None else -1,
+        eval_max_examples=section.eval_max_examples,
+        report_to=list(section.report_to),
+        gradient_checkpointing=checkpointing,
+        bf16=bf16,
+        threads=threads,
+        max_length=max_length,
+        seed=section.seed,
+        lora_r=section.lora.r,
+        lora_alpha=alpha,
+        lora_dropout=section.lora.dropout,
+        target_modules=targets,
+        preference=section.preference,
+        derived=derived,
+    )
+
+
+def finish_intervals(settings: TrainSettings, total_steps: int, *, has_holdout: bool) -> None:
+    """Checkpoint and evaluation intervals, once the number of steps is known."""
+    if settings.save_every_steps == 0:
+        settings.save_every_steps = max(1, math.ceil(total_steps / 10))
+        settings.derived["save_every_steps"] = f"{settings.save_every_steps}: about ten checkpoints per run"
+    if settings.eval_every_steps < 0:
+        settings.eval_every_steps = max(1, math.ceil(total_steps / 4)) if has_holdout else 0
+        settings.derived["eval_every_steps"] = (
+            f"{settings.eval_every_steps}: four holdout evaluations per run"
+            if has_holdout
+            else "0: no holdout data"
+        )
+
+
+def _bf16(policy: str, device: str) -> bool:
+    if policy != "auto":
+        return policy == "on"
+    if device == "cuda":
+        import torch
+
+        return bool(torch.cuda.is_bf16_supported())
+    from tuneloop.models.loading import cpu_supports_fast_bf16
+
+    return cpu_supports_fast_bf16()
+
+
+def _available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def activation_bytes_per_token(model_dir: Path, *, checkpointing: bool) -> int:
+    """Rough activation memory kept for the backward pass, per token, in fp32.
+
+    Per layer about ``10 h + 5 i`` values survive until the backward pass (inputs of the attention
+    and MLP projections, attention output, the MLP's gate/up/activation products, norms and
+    residuals), ``h`` = hidden size and ``i`` = MLP size; with gradient checkpointing only each
+    layer's input (``h``) is kept, plus one layer recomputed at a time. The fp32 logits and their
+    gradient (``2 V`` values, ``V`` = vocabulary) are counted for every token, an upper bound since
+    logits are computed at label positions only.
+    """
+    config = json.loads((model_dir / "config.json").read_text())
+    config = config.get("text_config", config)
+    hidden = int(config.get("hidden_size") or config.get("n_embd") or 1024)
+    mlp = int(config.get("intermediate_size") or 4 * hidden)
+    layers = int(config.get("num_hidden_layers") or config.get("n_layer") or 12)
+    vocab = int(config.get("vocab_size") or 32000)
+    per_layer = 10 * hidden + 5 * mlp
+    values = layers * hidden + per_layer if checkpointing else layers * per_layer
+    return 4 * (values + 2 * vocab)
+
+
+def derive_micro_batch_tokens(model_dir: Path, *, device: str, checkpointing: bool) -> tuple[int, str]:
+    """A power of two that keeps activations within a quarter of free memory (at most 8 GiB on CPU)."""
+    per_token = activation_bytes_per_token(model_dir, checkpointing=checkpointing)
+    if device == "cuda":
+        import torch
+
+        free, _ = torch.cuda.mem_get_info()
+        budget, where = free * 0.4, "40% of free GPU memory"
+    else:
+        budget, where = min(_available_memory() * 0.25, 8 * 2**30), "a quarter of free RAM (max 8 GiB)"
+    raw = budget / per_token
+    tokens = 2 ** int(math.log2(max(raw, 1)))
+    tokens = int(min(MAX_MICRO_BATCH_TOKENS, max(MIN_MICRO_BATCH_TOKENS, tokens)))
+    why = f"{tokens}: {where} / ~{per_token / 1024:.0f} KiB activations per token, as a power of two"
+    return tokens, why
+
+
+def _available_memory() -> float:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 8 * 2**30
