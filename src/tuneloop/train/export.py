@@ -118,8 +118,9 @@ def _merge(resolved: Any, staging: Path, dtype: str) -> None:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from tuneloop.models.loading import resolve_dtype
+    from tuneloop.models.loading import quiet_transformers, resolve_dtype
 
+    quiet_transformers()
     torch_dtype = "auto" if dtype == "auto" else resolve_dtype(dtype, "cpu")
     base = AutoModelForCausalLM.from_pretrained(resolved.base_path, dtype=torch_dtype)
     model = PeftModel.from_pretrained(base, resolved.adapter_path).merge_and_unload()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tuneloop.models.loading import quiet_transformers
 from tuneloop.models.resolve import ResolvedModel
 from tuneloop.train.settings import TrainSettings
 
@@ -46,6 +47,7 @@ def load_for_training(
     import torch
     from transformers import AutoModelForCausalLM
 
+    quiet_transformers()
     notes: list[str] = []
     kwargs: dict[str, Any] = {"dtype": _weights_dtype(settings, device, model_dtype)}
     if settings.adapter == "qlora":
