@@ -2,11 +2,12 @@
 # The tuneloop loop as far as it exists, on the bundled offline model. Run: `make demo`.
 # Usage: scripts/demo.sh [DEMO_DIR]   (needs `tuneloop` on PATH; `make demo` sets that up)
 #
-# DEMO_STEPS (default 40) sets the optimizer steps of the demo's training run; the full example
-# (examples/support/run_e2e.py) trains longer and evaluates every holdout item.
+# The demo's training run is short so the loop fits in minutes on a 2-core CPU: DEMO_STEPS (default
+# 24) optimizer steps of 256 trained tokens at a high LoRA learning rate. The full example
+# (examples/support/run_e2e.py) trains longer and gates a good and a deliberately broken candidate.
 set -euo pipefail
 demo_dir="${1:-demo-project}"
-steps="${DEMO_STEPS:-40}"
+steps="${DEMO_STEPS:-24}"
 example="$(cd "$(dirname "$0")/.." && pwd)/examples/support"
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
@@ -26,6 +27,13 @@ cp "$example/tuneloop.yaml" "$example/train.jsonl" "$example/holdout.jsonl" \
   "$example/production_sample.jsonl" "$demo_dir/"
 rm -rf "$demo_dir/evals" && cp -r "$example/evals" "$demo_dir/evals"
 cd "$demo_dir"
+cat >> tuneloop.yaml <<YAML
+
+train:                      # a short demo run; drop these three lines for tuneloop's derived defaults
+  max_steps: $steps
+  tokens_per_step: 256
+  learning_rate: 1.0e-3
+YAML
 tuneloop config check
 
 step "4. decide: does the foundation model already do the task with a good prompt? (fit check)"
@@ -36,7 +44,7 @@ step "5. data: validate, measure, find duplicates, conflicts, PII and leaks; ver
 tuneloop data check --report reports/data
 
 step "6. train: LoRA SFT, $steps steps; then the candidate is evaluated against the foundation model"
-tuneloop train --max-steps "$steps"
+tuneloop train
 tuneloop runs list
 
 step "7. evaluate: paired statistics against the foundation model and the regression gates"

@@ -31,6 +31,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 BASE = "base:smollm2-135m-instruct"
+THREADS: dict[str, int] = {}
+"""``{"threads": N}`` when ``--threads`` is given: training would otherwise use every core."""
 
 
 def make_project(workdir: Path) -> Any:
@@ -54,7 +56,7 @@ def train_candidate(
     from tuneloop.train import train
 
     # Small data, a strong signal: a high learning rate and small steps so a few epochs suffice on CPU.
-    overrides = {"epochs": epochs, "learning_rate": 1e-3, "tokens_per_step": tokens_per_step}
+    overrides = {"epochs": epochs, "learning_rate": 1e-3, "tokens_per_step": tokens_per_step, **THREADS}
     result = train(project, data=[data], parent=parent, tag=tag, no_eval=True, force=True,
                    force_reason="red-team e2e: deliberately unsafe / refusal-heavy training sets",
                    overrides=overrides)  # fmt: skip
@@ -126,7 +128,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="all")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+        THREADS["threads"] = args.threads
     project = make_project(args.workdir)
     chosen = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     summary = {}

@@ -57,6 +57,18 @@ def shuffled_labels(source: Path, target: Path, seed: int = 0) -> Path:
     return target
 
 
+def broken_steps(args: argparse.Namespace) -> dict[str, Any]:
+    steps = args.broken_max_steps or args.max_steps
+    return {"max_steps": steps, "save_every_steps": steps}
+
+
+def registered(result: Any) -> str:
+    """The version a training run registered; stops the script when the run did not finish."""
+    if result.model_version is None:
+        raise SystemExit(f"training run {result.run_name} ended '{result.status}' without a model version")
+    return str(result.model_version)
+
+
 def numbers(data: dict[str, Any], candidate: str, role: str, metric: str) -> dict[str, Any]:
     compared = next(
         c
@@ -109,6 +121,16 @@ def main() -> int:
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (1 on an oversubscribed CPU)"
     )
+    parser.add_argument(
+        "--broken-max-steps",
+        type=int,
+        default=None,
+        help="steps of the shuffled-labels run (default: --max-steps)",
+    )
+    parser.add_argument(
+        "--keep-workdir", action="store_true", help="reuse the project in --workdir instead of a fresh copy"
+    )
+    parser.add_argument("--good-from", default=None, help="train the good candidate on from this version")
     parser.add_argument("--skip-general", action="store_true", help="skip the forgetting check")
     args = parser.parse_args()
 
@@ -122,12 +144,14 @@ def main() -> int:
     from tuneloop.train import train
 
     started = time.perf_counter()
-    workdir = fresh_project(args.workdir)
+    workdir = args.workdir if args.keep_workdir else fresh_project(args.workdir)
     project = Project.open(workdir)
     summary: dict[str, Any] = {
         "max_steps": args.max_steps,
         "limit": args.limit,
         "learning_rate": args.learning_rate,
+        "broken_max_steps": args.broken_max_steps or args.max_steps,
+        "good_from": args.good_from,
     }
     # Short runs: no holdout loss during training (the evaluation below measures the candidate).
     overrides: dict[str, Any] = {
@@ -137,9 +161,13 @@ def main() -> int:
     }
     if args.learning_rate:
         overrides["learning_rate"] = args.learning_rate
+    if args.threads:
+        overrides["threads"] = args.threads
 
-    good = train(project, no_eval=True, overrides=overrides, tag="e2e-good")
-    candidate = str(good.model_version)
+    # --good-from continues a registered version (e.g. a first stage of this script kept with
+    # --keep-workdir) instead of training from the base model: two stages of N steps each.
+    good = train(project, parent=args.good_from, no_eval=True, overrides=overrides, tag="e2e-good")
+    candidate = registered(good)
     forget_loaded_models()
     recorded = evaluate(project, candidate, "gate", args.limit)
     data = recorded.data
@@ -154,6 +182,8 @@ def main() -> int:
         "gate_passed": recorded.evaluations[0].passed,
         "report": str(recorded.html_file),
     }
+    if summary["good"]["gate_passed"] is not True:
+        raise SystemExit(f"{candidate} failed its gate: not promoted (see {recorded.html_file})")
     set_alias(project, candidate, "production", reason="e2e: gate passed")
 
     shuffled = shuffled_labels(workdir / "train.jsonl", workdir / "train_shuffled.jsonl")
@@ -161,12 +191,12 @@ def main() -> int:
         project,
         data=[shuffled],
         no_eval=True,
-        overrides=overrides,
+        overrides=overrides | broken_steps(args),
         tag="shuffled-labels",
         force=True,
         force_reason="deliberately broken candidate (shuffled labels) for the evaluation e2e",
     )
-    broken_ref = str(broken.model_version)
+    broken_ref = registered(broken)
     forget_loaded_models()
     recorded = evaluate(project, broken_ref, "gate", args.limit)
     data = recorded.data

