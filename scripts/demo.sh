@@ -29,10 +29,12 @@ rm -rf "$demo_dir/evals" && cp -r "$example/evals" "$demo_dir/evals"
 cd "$demo_dir"
 cat >> tuneloop.yaml <<YAML
 
-train:                      # a short demo run; drop these three lines for tuneloop's derived defaults
+train:                      # a short demo run; drop these lines for tuneloop's derived defaults
   max_steps: $steps
   tokens_per_step: 256
   learning_rate: 1.0e-3
+  eval_every_steps: 12      # holdout loss at steps 0, 12 and 24
+  eval_max_examples: 40
 YAML
 tuneloop config check
 

@@ -79,7 +79,7 @@ def print_summary(report: dict[str, Any], html_path: object | None = None) -> No
     estimate = report.get("estimate")
     if estimate:
         numbers.add_row(
-            "trained tokens", f"{estimate['trained_tokens']:,.0f} ({estimate['epochs']:g} epochs)"
+            "tokens processed", f"{estimate['trained_tokens']:,.0f} ({estimate['epochs']:g} epochs)"
         )
         if "cpu_seconds" in estimate:
             numbers.add_row(
