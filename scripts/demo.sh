@@ -46,7 +46,8 @@ step "5. data: validate, measure, find duplicates, conflicts, PII and leaks; ver
 tuneloop data check --report reports/data
 
 step "6. train: LoRA SFT, $steps steps; then the candidate is evaluated against the foundation model"
-tuneloop train
+# Exit code 1 means training finished but a post-training gate failed; anything else stops the demo.
+tuneloop train || [ $? -eq 1 ] || exit 1
 tuneloop runs list
 
 step "7. evaluate: paired statistics against the foundation model and the regression gates"
