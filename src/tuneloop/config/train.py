@@ -1,14 +1,17 @@
 """The ``train`` section: method, adapter and hyper-parameters (most are derived when left unset).
 
-A few settings derive the rest (see ``docs/training.md`` for the formulas): the trained-token budget
-per optimizer step sets gradient accumulation, the micro-batch token budget comes from memory, and
-the learning rate, warm-up, checkpoint and evaluation intervals follow from the method, the adapter
-and the number of steps. Every derived value is printed by ``tuneloop train --dry-run`` and stored
-with the run.
+A few settings derive the rest (see ``docs/training.md`` for the formulas): the number of examples
+per optimizer step and the number of epochs follow from the dataset's size, the learning rate from
+the method, the adapter and the model's width, the micro-batch token budget from memory, and the
+warm-up, checkpoint and evaluation intervals from the number of steps. Every derived value is printed
+by ``tuneloop train --dry-run`` and stored with the run. The derivation rules of the size-dependent
+defaults live here (:func:`derive_examples_per_step`, :func:`derive_epochs`) because the data stage's
+training estimate uses them too.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import Field
@@ -57,16 +60,25 @@ class TrainSection(StrictModel):
     preference: PreferenceSettings = Field(default_factory=PreferenceSettings)
     """DPO / ORPO / KTO settings."""
     learning_rate: float | None = Field(default=None, gt=0)
-    """Peak learning rate; None derives it: 2e-4 for adapters and 2e-5 for full weights (sft, cpt),
-    5e-5 for adapters and 1e-6 for full weights (dpo, orpo, kto)."""
-    epochs: float = Field(default=3.0, gt=0)
-    """Passes over the training data."""
+    """Peak learning rate; None derives it. sft/cpt: ``5e-5 x (2000 / hidden_size)^p`` for full
+    weights (``p`` = 0.781, 0.0775 for Qwen models), ten times that for adapters, scaled by
+    ``32 / lora.alpha`` (Schulman et al., "LoRA Without Regret", 2025); dpo/orpo/kto: 5e-5 for
+    adapters, 1e-6 for full weights."""
+    epochs: float | None = Field(default=None, gt=0)
+    """Passes over the training data; None derives them from the dataset's size: 3, more for small
+    sets (until the run has about 100 optimizer steps, at most 10 passes), fewer for large ones (about
+    25,000 examples seen in all, at least one pass). Early stopping makes the extra passes safe."""
     max_steps: int | None = Field(default=None, ge=1)
     """Stop after this many optimizer steps (overrides epochs)."""
+    examples_per_step: int | None = Field(default=None, ge=1)
+    """Examples (conversations, preference pairs, text chunks) per optimizer step, summed over all
+    processes; gradient accumulation is derived from it. None derives it: 0.2% of the training
+    examples, between 8 and 64 (small batches give small datasets enough optimizer steps, and LoRA
+    learns worse than full fine-tuning from very large batches)."""
     tokens_per_step: int | None = Field(default=None, ge=16)
-    """Trained-token budget per optimizer step (tokens that carry loss, summed over all processes);
-    gradient accumulation is derived from it. None derives it from the data: one epoch's trained
-    tokens / 32, between 512 and 16384, so a small dataset still gets enough optimizer steps."""
+    """Instead of a number of examples, fill each optimizer step with this many trained tokens
+    (tokens that carry loss, summed over all processes): for data whose answers vary a lot in length.
+    Overrides ``examples_per_step``."""
     micro_batch_tokens: int | None = Field(default=None, ge=16)
     """Tokens (rows x longest row, padding included) in one forward pass; None derives it from the
     memory available and the model's size (see docs/training.md)."""
@@ -93,7 +105,15 @@ class TrainSection(StrictModel):
     keep_checkpoints: int = Field(default=2, ge=1)
     """Keep only the newest N checkpoints of a run."""
     eval_every_steps: int | None = Field(default=None, ge=0)
-    """Compute the holdout loss every N steps (0: only at the end); None: four times per run."""
+    """Compute the holdout loss every N steps (0: only at the end); None: twice per epoch, at most
+    twenty times per run."""
+    early_stopping_patience: int = Field(default=2, ge=0)
+    """Stop when this many holdout evaluations in a row did not lower the best holdout loss by
+    ``early_stopping_min_delta`` (with the derived interval, one epoch); 0 never stops early."""
+    early_stopping_min_delta: float = Field(default=0.0, ge=0)
+    """The smallest drop of the holdout loss that counts as an improvement."""
+    keep_best: bool = True
+    """Register the weights of the holdout evaluation with the lowest loss, not the last step's."""
     eval_max_examples: int = Field(default=200, ge=1)
     """Holdout examples used for the eval loss during training (the eval stage uses all of them)."""
     report_to: list[Tracker] = Field(default_factory=list)
@@ -116,3 +136,30 @@ class TrainSection(StrictModel):
     """Register the result under this model name; None uses ``project.name``."""
     seed: int = 42
     """Seed for data order, initialisation and dropout."""
+
+
+MIN_EXAMPLES_PER_STEP, MAX_EXAMPLES_PER_STEP = 8, 64
+EXAMPLES_PER_STEP_SHARE = 0.002
+"""The managed services' published practice: a batch of about 0.2% of the examples, within bounds."""
+TARGET_EPOCHS, MAX_SMALL_DATA_EPOCHS = 3, 10
+MIN_TARGET_STEPS = 100
+"""Small datasets get more passes until the run has about this many optimizer steps."""
+MAX_TARGET_EXAMPLES = 25_000
+"""Large datasets get fewer passes: about this many examples seen in all (at least one pass)."""
+
+
+def derive_examples_per_step(num_examples: int, world_size: int = 1) -> int:
+    """``clamp(0.2% of the examples, 8, 64)``, rounded up to a multiple of the process count."""
+    batch = min(MAX_EXAMPLES_PER_STEP, max(MIN_EXAMPLES_PER_STEP, round(EXAMPLES_PER_STEP_SHARE * num_examples)))
+    return math.ceil(batch / world_size) * world_size
+
+
+def derive_epochs(num_examples: int, examples_per_step: int) -> float:
+    """3 passes; more (at most 10) until about 100 optimizer steps; fewer for over 25,000 examples."""
+    if num_examples <= 0:
+        return float(TARGET_EPOCHS)
+    if num_examples * TARGET_EPOCHS > MAX_TARGET_EXAMPLES:
+        return float(max(1, MAX_TARGET_EXAMPLES // num_examples))
+    steps_per_epoch = max(1, math.ceil(num_examples / examples_per_step))
+    needed = math.ceil(MIN_TARGET_STEPS / steps_per_epoch)
+    return float(min(MAX_SMALL_DATA_EPOCHS, max(TARGET_EPOCHS, needed)))

@@ -42,7 +42,8 @@ class CheckContext:
     system_prompt: str | None
     model_dir: Path | None
     adapter: str
-    epochs: float
+    epochs: float | None
+    """None: derived from the number of examples, as training derives it."""
     estimate_time: bool
     quiet: bool
     holdout: LoadedDataset | None = None
@@ -187,7 +188,7 @@ def check_dataset(
         system_prompt=config.project.system_prompt if config else None,
         model_dir=model_dir,
         adapter=config.train.adapter if config else "lora",
-        epochs=float(config.train.epochs) if config else 3.0,
+        epochs=config.train.epochs if config else None,
         estimate_time=estimate_time,
         quiet=quiet,
         holdout=held,

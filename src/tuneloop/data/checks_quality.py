@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tuneloop.config.train import derive_epochs, derive_examples_per_step
 from tuneloop.data.balance import answer_shares, tag_distribution
 from tuneloop.data.conflicts import free_text_parts, looks_like_labels
 from tuneloop.data.contamination import holdout_contamination
@@ -196,7 +197,7 @@ def estimate(ctx: CheckContext) -> None:
     ctx.report["estimate"] = estimate_training(
         processed_tokens=sum(e.processed for e in kept),
         loss_tokens=sum(e.assistant for e in kept),
-        epochs=ctx.epochs,
+        epochs=ctx.epochs or derive_epochs(len(kept), derive_examples_per_step(len(kept))),
         adapter=ctx.adapter,
         num_parameters=params,
         cpu_tokens_per_second=throughput,

@@ -14,9 +14,10 @@ Two layouts, both without attention between examples:
   sequence start, from which transformers builds a block-diagonal causal mask, so a packed example
   gives the same loss as the example alone (a test proves it numerically).
 
-Optimizer steps collect micro-batches until the step holds ``tokens_per_step`` loss tokens; the
-loss is normalised by the step's total, so gradient accumulation gives exactly the gradient of the
-whole step (not a mean of micro-batch means).
+Optimizer steps collect micro-batches until the step holds ``examples_per_step`` examples (the
+default) or ``tokens_per_step`` loss tokens; the loss is normalised by the step's total of loss
+tokens, so gradient accumulation gives exactly the gradient of the whole step (not a mean of
+micro-batch means).
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ class Step:
 class TrainingPlan:
     steps: list[Step]
     steps_per_epoch: float
+    examples_per_step: int
+    """0 when steps are filled by ``tokens_per_step``."""
     tokens_per_step: int
     micro_batch_tokens: int
     packing: bool
@@ -90,12 +93,6 @@ class TrainingPlan:
         return sum(step.tokens for step in self.steps)
 
 
-def derive_tokens_per_step(items: Sequence[TrainingItem]) -> int:
-    """One epoch's loss tokens / 32, clamped to [512, 16384] (see docs/training.md)."""
-    epoch_tokens = sum(item.num_loss_tokens for item in items)
-    return int(min(16384, max(512, epoch_tokens // 32)))
-
-
 def plan_micro_batches(
     items: Sequence[TrainingItem],
     *,
@@ -104,23 +101,23 @@ def plan_micro_batches(
     max_micro_batch: int,
     packing: bool,
     max_loss_tokens: int | None = None,
+    max_items: int | None = None,
 ) -> list[MicroBatch]:
     """One epoch of micro-batches in a seeded random order.
 
-    ``max_loss_tokens`` (the step budget) also caps a micro-batch, so a step of several
-    micro-batches is possible even when memory would allow one huge micro-batch."""
+    ``max_loss_tokens`` or ``max_items`` (the step budget) also caps a micro-batch, so a step of
+    several micro-batches is possible even when memory would allow one huge micro-batch."""
     rng = random.Random(seed)
     order = list(range(len(items)))
     rng.shuffle(order)
+    caps = (micro_batch_tokens, max_micro_batch, max_loss_tokens, max_items)
     if packing:
-        batches = _fill(items, order, micro_batch_tokens, max_micro_batch, max_loss_tokens)
+        batches = _fill(items, order, *caps)
     else:
         batches = []
         for start in range(0, len(order), LENGTH_GROUP_WINDOW):
             window = sorted(order[start : start + LENGTH_GROUP_WINDOW], key=lambda i: -_longest(items[i]))
-            batches.extend(
-                _group_by_length(items, window, micro_batch_tokens, max_micro_batch, max_loss_tokens)
-            )
+            batches.extend(_group_by_length(items, window, *caps))
     rng.shuffle(batches)
     return batches
 
@@ -130,7 +127,12 @@ def _longest(item: TrainingItem) -> int:
 
 
 def _group_by_length(
-    items: Sequence[TrainingItem], window: list[int], budget: int, max_rows: int, max_loss: int | None
+    items: Sequence[TrainingItem],
+    window: list[int],
+    budget: int,
+    max_rows: int,
+    max_loss: int | None,
+    max_items: int | None,
 ) -> list[MicroBatch]:
     batches, current, rows, longest, loss = [], [], 0, 0, 0
     for index in window:
@@ -141,6 +143,7 @@ def _group_by_length(
             new_rows * new_longest > budget
             or new_rows > max_rows
             or (max_loss is not None and new_loss > max_loss)
+            or (max_items is not None and len(current) >= max_items)
         )
         if current and full:
             batches.append(_micro_batch(items, current))
@@ -158,13 +161,19 @@ def _group_by_length(
 
 
 def _fill(
-    items: Sequence[TrainingItem], order: list[int], budget: int, max_rows: int, max_loss: int | None
+    items: Sequence[TrainingItem],
+    order: list[int],
+    budget: int,
+    max_rows: int,
+    max_loss: int | None,
+    max_items: int | None,
 ) -> list[MicroBatch]:
     batches, current, tokens, loss = [], [], 0, 0
     for index in order:
         size, item_loss = items[index].num_tokens, items[index].num_loss_tokens
         over_loss = max_loss is not None and loss + item_loss > max_loss
-        if current and (tokens + size > budget or len(current) >= max_rows or over_loss):
+        rows = min(max_rows, max_items) if max_items is not None else max_rows
+        if current and (tokens + size > budget or len(current) >= rows or over_loss):
             batches.append(_micro_batch(items, current))
             current, tokens, loss = [], 0, 0
         current.append(index)
@@ -183,18 +192,25 @@ def _micro_batch(items: Sequence[TrainingItem], indices: list[int]) -> MicroBatc
     )
 
 
-def group_into_steps(micro_batches: list[MicroBatch], tokens_per_step: int, epoch: int) -> list[Step]:
-    """Consecutive micro-batches until a step holds ``tokens_per_step`` loss tokens; a remainder
-    under half a step joins the previous step instead of making a noisy small one."""
+def group_into_steps(
+    micro_batches: list[MicroBatch], budget: int, epoch: int, *, by_examples: bool = False
+) -> list[Step]:
+    """Consecutive micro-batches until a step holds ``budget`` loss tokens (or examples, with
+    ``by_examples``); a remainder under half a step joins the previous step instead of making a
+    noisy small one."""
+
+    def size(mbs: list[MicroBatch]) -> int:
+        return sum(len(m.items) if by_examples else m.loss_tokens for m in mbs)
+
     steps: list[list[MicroBatch]] = []
     current: list[MicroBatch] = []
     for mb in micro_batches:
         current.append(mb)
-        if sum(m.loss_tokens for m in current) >= tokens_per_step:
+        if size(current) >= budget:
             steps.append(current)
             current = []
     if current:
-        if steps and sum(m.loss_tokens for m in current) < tokens_per_step / 2:
+        if steps and size(current) < budget / 2:
             steps[-1].extend(current)
         else:
             steps.append(current)
@@ -207,15 +223,25 @@ def build_plan(
     seed: int,
     epochs: float,
     max_steps: int | None,
-    tokens_per_step: int,
     micro_batch_tokens: int,
     max_micro_batch: int,
     packing: bool,
+    examples_per_step: int = 0,
+    tokens_per_step: int = 0,
+    world_size: int = 1,
 ) -> TrainingPlan:
     """Every optimizer step of the run: ``epochs`` passes (a fraction cuts the last one), or
-    ``max_steps`` steps taking as many passes as needed."""
+    ``max_steps`` steps taking as many passes as needed.
+
+    Steps hold ``examples_per_step`` examples, or ``tokens_per_step`` loss tokens when that is set;
+    with examples, a micro-batch holds at most a process's share of a step, so every process of a
+    distributed run has work in every step."""
     if not items or sum(item.num_loss_tokens for item in items) == 0:
         raise ValueError("nothing to train on: no items with loss tokens (preflight refuses this)")
+    if not tokens_per_step and not examples_per_step:
+        raise ValueError("a plan needs examples_per_step or tokens_per_step")
+    by_examples = not tokens_per_step
+    budget = examples_per_step if by_examples else tokens_per_step
     steps: list[Step] = []
     epoch_steps: list[int] = []
     epoch = 0
@@ -227,9 +253,10 @@ def build_plan(
             micro_batch_tokens=micro_batch_tokens,
             max_micro_batch=max_micro_batch,
             packing=packing,
-            max_loss_tokens=tokens_per_step,
+            max_loss_tokens=None if by_examples else tokens_per_step,
+            max_items=math.ceil(examples_per_step / world_size) if by_examples else None,
         )
-        this_epoch = group_into_steps(mbs, tokens_per_step, epoch)
+        this_epoch = group_into_steps(mbs, budget, epoch, by_examples=by_examples)
         epoch_steps.append(len(this_epoch))
         steps.extend(this_epoch)
         epoch += 1
@@ -241,6 +268,7 @@ def build_plan(
     plan = TrainingPlan(
         steps=steps,
         steps_per_epoch=float(epoch_steps[0]),
+        examples_per_step=examples_per_step if by_examples else 0,
         tokens_per_step=tokens_per_step,
         micro_batch_tokens=micro_batch_tokens,
         packing=packing,
@@ -275,6 +303,9 @@ class Batch:
     desirable: list[bool | None]
     loss_tokens: int
     tokens: int
+    shared_prefix: int | None = None
+    """Leading tokens every row shares (no logit needed inside them): forwarded once, see
+    :mod:`tuneloop.train.prefix`. None in the packed layout or without such a prefix."""
 
     def to(self, device: Any) -> Batch:
         for name in ("input_ids", "position_ids", "logits_mask", "targets", "target_sequence"):
@@ -292,11 +323,15 @@ def collate(
     packing: bool,
     row_length: int,
     roles: Sequence[int] | None = None,
+    share_prefix: bool = True,
 ) -> Batch:
     """Lay a micro-batch out as rows (one sequence per row, or packed rows) and build its targets.
 
-    ``roles`` keeps only those sequences of each item (KTO runs its KL sequences separately)."""
+    ``roles`` keeps only those sequences of each item (KTO runs its KL sequences separately).
+    ``share_prefix`` marks the tokens all rows start with (not packed) to be forwarded once."""
     import torch
+
+    from tuneloop.train.prefix import shared_prefix_length
 
     sequences, sequence_item, sequence_role = [], [], []
     for position, index in enumerate(indices):
@@ -344,6 +379,7 @@ def collate(
         desirable=[items[i].desirable for i in indices],
         loss_tokens=sum(items[i].num_loss_tokens for i in indices),
         tokens=sum(items[i].num_tokens for i in indices),
+        shared_prefix=shared_prefix_length(sequences) if share_prefix and not packing else None,
     )
 
 

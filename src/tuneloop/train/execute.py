@@ -72,6 +72,11 @@ def execute(inputs: RunInputs, *, state: Any, result: Any) -> Any:
         "processes": state.num_processes,
         "ranks_agree": loop_result.ranks_agree,
         "metrics": loop_result.metrics,
+        "planned_steps": len(inputs.prepared.plan.steps),
+        "stopped_early": loop_result.stopped_early,
+        "best_step": loop_result.best_step,
+        "best_eval_loss": loop_result.best_eval_loss,
+        "kept_best": loop_result.restored_best,
     }
     result.status = loop_result.status
     if not state.is_main_process:

@@ -4,6 +4,7 @@ Every process runs this same loop (``accelerate launch`` / ``torchrun``); each t
 step's micro-batches, gradients are synchronised once per step, and only the main process writes
 (metrics, checkpoints, the progress bar). Ctrl-C or SIGTERM asks the loop to stop at the end of the
 current step: it saves a checkpoint and returns ``interrupted`` (a second Ctrl-C stops at once).
+Holdout evaluations feed early stopping and best-weights selection (:mod:`.early_stopping`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from tuneloop.train.batching import Batch, MicroBatch, Step, TrainingPlan, collate, plan_micro_batches
 from tuneloop.train.checkpoint import CheckpointState, save_checkpoint
+from tuneloop.train.early_stopping import BestTracker
 from tuneloop.train.objectives import (
     NEEDS_REFERENCE,
     OBJECTIVES,
@@ -74,6 +76,13 @@ class LoopResult:
     loss_tokens_seen: int
     ranks_agree: bool = True
     """Every process ended with identical trainable weights (checked after distributed runs)."""
+    stopped_early: bool = False
+    """The holdout loss stopped improving (``early_stopping_patience``) before the plan's end."""
+    best_step: int | None = None
+    """The step of the lowest holdout loss; its weights are the final ones with ``keep_best``."""
+    best_eval_loss: float | None = None
+    restored_best: bool = False
+    """The final weights are the best evaluation's, not the last step's."""
     cpu_seconds: float = 0.0
     """Processor time of this process in the training steps (all threads): with other work on the
     machine, tokens per CPU-second is steadier than tokens per wall-second."""
@@ -309,12 +318,22 @@ def run_loop(ctx: LoopContext) -> LoopResult:
     latest: dict[str, float] = {}
     total_steps = len(ctx.plan.steps)
     status = "completed"
+    stopped_early = False
+    best = BestTracker(
+        ctx.settings.early_stopping_patience,
+        ctx.settings.early_stopping_min_delta,
+        keep_weights=ctx.settings.keep_best,
+    )
+    if ctx.start is not None:
+        best.load(ctx.checkpoint_root.parent, ctx.start.step)
 
     def record(step: int, values: dict[str, float]) -> None:
         latest.update(values)
         history.extend((step, k, v) for k, v in values.items())
         if ctx.log_metrics is not None and acc.is_main_process:
             ctx.log_metrics(step, values)
+        if "eval_loss" in values:
+            best.observe(step, values["eval_loss"], ctx.model)
 
     def checkpoint(step: int) -> None:
         state = CheckpointState(step, ctx.plan.digest, tokens_seen, loss_tokens_seen, train_seconds)
@@ -327,6 +346,8 @@ def run_loop(ctx: LoopContext) -> LoopResult:
             scheduler=ctx.scheduler,
             keep=ctx.settings.keep_checkpoints,
         )
+        if acc.is_main_process:
+            best.save(ctx.checkpoint_root.parent, step)
 
     if ctx.start is None and ctx.eval_items and ctx.settings.eval_every_steps:
         record(0, evaluate_loss(ctx))  # the starting point of the eval curve
@@ -367,9 +388,15 @@ def run_loop(ctx: LoopContext) -> LoopResult:
             if stop_now and step_index < total_steps:
                 status = "interrupted"
                 break
+            if best.should_stop and step_index < total_steps:
+                stopped_early = True
+                break
     if ctx.eval_items and not ctx.settings.eval_every_steps and status == "completed":
         final_eval = evaluate_loss(ctx)
         record(step_index, final_eval)
+    restored = False
+    if status == "completed" and ctx.settings.keep_best and best.step is not None and best.step != step_index:
+        restored = best.restore_into(ctx.model)
     return LoopResult(
         status,
         step_index,
@@ -379,6 +406,10 @@ def run_loop(ctx: LoopContext) -> LoopResult:
         tokens_seen,
         loss_tokens_seen,
         cpu_seconds=cpu_seconds,
+        stopped_early=stopped_early,
+        best_step=best.step,
+        best_eval_loss=best.eval_loss if best.step is not None else None,
+        restored_best=restored,
     )
 
 

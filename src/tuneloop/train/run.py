@@ -107,7 +107,7 @@ def train(project: Project, request: TrainRequest | None = None, **options: Any)
             "start a new run instead of resuming it",
             Location(field="--resume"),
         )
-    prepared = prepare(project, settings, data, tokenizer, choice)
+    prepared = prepare(project, settings, data, tokenizer, choice, world_size=state.num_processes)
     if not request.quiet and state.is_main_process:
         from tuneloop.train.commands import print_preflight
 
@@ -143,10 +143,12 @@ class Prepared:
     preflight: PreflightReport
 
 
-def prepare(project: Project, settings: TrainSettings, data: Any, tokenizer: Any, choice: Any) -> Prepared:
+def prepare(
+    project: Project, settings: TrainSettings, data: Any, tokenizer: Any, choice: Any, *, world_size: int = 1
+) -> Prepared:
     """Tokenize, plan the batches and run the pre-flight checks (no model weights are loaded)."""
     from tuneloop.models.resolve import count_parameters
-    from tuneloop.train.batching import build_plan, derive_tokens_per_step
+    from tuneloop.train.batching import build_plan
     from tuneloop.train.modeling import generation_eos_from_files
     from tuneloop.train.preflight import (
         check_end_of_turn,
@@ -156,7 +158,7 @@ def prepare(project: Project, settings: TrainSettings, data: Any, tokenizer: Any
         marked_text,
         render_segments,
     )
-    from tuneloop.train.settings import finish_intervals
+    from tuneloop.train.settings import finish_batching, finish_intervals
 
     system_prompt = project.config.project.system_prompt
     all_items = _tokenize(data.records, tokenizer, settings, system_prompt)
@@ -177,29 +179,29 @@ def prepare(project: Project, settings: TrainSettings, data: Any, tokenizer: Any
         report.examples.append({"source": item.source, "segments": segments, "marked": marked_text(segments)})
     if not report.ok:
         return Prepared(items, eval_items, None, report)
-    if settings.tokens_per_step == 0:
-        settings.tokens_per_step = derive_tokens_per_step(items)
-        settings.derived["tokens_per_step"] = (
-            f"{settings.tokens_per_step}: one epoch's trained tokens / 32, within [512, 16384]"
-        )
+    finish_batching(settings, len(items), world_size=world_size)
     plan = build_plan(
         items,
         seed=settings.seed,
         epochs=settings.epochs,
         max_steps=settings.max_steps,
+        examples_per_step=settings.examples_per_step,
         tokens_per_step=settings.tokens_per_step,
         micro_batch_tokens=settings.micro_batch_tokens,
         max_micro_batch=settings.max_micro_batch,
         packing=settings.packing,
+        world_size=world_size,
     )
-    finish_intervals(settings, len(plan.steps), has_holdout=bool(eval_items))
+    finish_intervals(
+        settings, len(plan.steps), steps_per_epoch=plan.steps_per_epoch, has_holdout=bool(eval_items)
+    )
     report.stats["steps"] = len(plan.steps)
     report.stats["steps_per_epoch"] = plan.steps_per_epoch
     report.stats["micro_batches_per_step"] = sum(len(s.micro_batches) for s in plan.steps) / max(
         1, len(plan.steps)
     )
     biggest = max(mb.loss_tokens for s in plan.steps for mb in s.micro_batches)
-    if biggest > settings.tokens_per_step:
+    if settings.tokens_per_step and biggest > settings.tokens_per_step:
         report.add(
             "info",
             "micro_batch_over_step_budget",

@@ -16,10 +16,6 @@ from typing import Any
 from tuneloop.config.train import PreferenceSettings, TrainSection
 
 LEARNING_RATES = {
-    ("sft", "adapter"): 2e-4,
-    ("sft", "full"): 2e-5,
-    ("cpt", "adapter"): 2e-4,
-    ("cpt", "full"): 2e-5,
     ("dpo", "adapter"): 5e-5,
     ("dpo", "full"): 1e-6,
     ("orpo", "adapter"): 5e-5,
@@ -27,8 +23,20 @@ LEARNING_RATES = {
     ("kto", "adapter"): 5e-5,
     ("kto", "full"): 1e-6,
 }
-"""Default peak learning rates: adapters need about ten times the rate of full fine-tuning, and
-preference methods much lower rates than supervised ones (TRL and the papers' settings)."""
+"""Peak learning rates of the preference methods: much lower than supervised ones (TRL and the
+papers' settings). Supervised rates are derived from the model's width (:func:`supervised_learning_rate`)."""
+
+FULL_FINETUNE_BASE_RATE = 5e-5
+"""Full fine-tuning's best rate for a 2000-wide model; it scales with ``(2000 / hidden_size)^p``."""
+WIDTH_EXPONENTS = {"qwen2": 0.0775, "qwen2_moe": 0.0775, "qwen3": 0.0775, "qwen3_moe": 0.0775}
+"""``p`` fitted per model family by Schulman et al. ("LoRA Without Regret", Thinking Machines 2025);
+every other family takes the Llama fit, ``DEFAULT_WIDTH_EXPONENT``."""
+DEFAULT_WIDTH_EXPONENT = 0.781
+LORA_RATE_MULTIPLIER = 10.0
+"""LoRA's best rate is about ten times full fine-tuning's (the same paper; about 15x in short runs)."""
+REFERENCE_LORA_ALPHA = 32
+"""The paper's LoRA scale is ``32 / r``: with Adam, an adapter's update grows with ``alpha``, so the
+rate is scaled by ``32 / alpha`` to keep the same step size (1 at the default r 16, alpha 32)."""
 
 MIN_MICRO_BATCH_TOKENS, MAX_MICRO_BATCH_TOKENS = 256, 65536
 
@@ -41,7 +49,10 @@ class TrainSettings:
     adapter: str
     learning_rate: float
     epochs: float
+    """0 until derived from the data (:func:`finish_batching`)."""
     max_steps: int | None
+    examples_per_step: int
+    """Examples per optimizer step; 0 when ``tokens_per_step`` fills the steps instead."""
     tokens_per_step: int
     micro_batch_tokens: int
     max_micro_batch: int
@@ -55,6 +66,9 @@ class TrainSettings:
     keep_checkpoints: int
     eval_every_steps: int
     eval_max_examples: int
+    early_stopping_patience: int
+    early_stopping_min_delta: float
+    keep_best: bool
     report_to: list[str]
     gradient_checkpointing: bool
     bf16: bool
@@ -67,6 +81,8 @@ class TrainSettings:
     target_modules: list[str] | str
     preference: PreferenceSettings
     derived: dict[str, str] = field(default_factory=dict)
+    sweep: list[dict[str, float]] = field(default_factory=list)
+    """Learning-rate sweep results (``--sweep lr``): each candidate rate and its holdout loss."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -86,10 +102,17 @@ def resolve_settings(
     """Resolve what does not depend on the data (tokens per step and intervals come later)."""
     derived: dict[str, str] = {}
     kind = "full" if section.adapter == "full" else "adapter"
+    alpha = section.lora.alpha or 2 * section.lora.r
+    if section.lora.alpha is None:
+        derived["lora_alpha"] = f"{alpha}: 2 x r"
     learning_rate = section.learning_rate
     if learning_rate is None:
-        learning_rate = LEARNING_RATES[(section.method, kind)]
-        derived["learning_rate"] = f"{learning_rate:g}: default for {section.method} with {kind} training"
+        if section.method in ("sft", "cpt"):
+            learning_rate, why = supervised_learning_rate(model_dir, adapter=kind == "adapter", alpha=alpha)
+            derived["learning_rate"] = f"{learning_rate:.3g}: {why}"
+        else:
+            learning_rate = LEARNING_RATES[(section.method, kind)]
+            derived["learning_rate"] = f"{learning_rate:g}: default for {section.method} with {kind} training"
     packing = section.packing
     if packing is None:
         packing = section.method == "cpt"
@@ -112,9 +135,6 @@ def resolve_settings(
     if micro is None:
         micro, why = derive_micro_batch_tokens(model_dir, device=device, checkpointing=checkpointing)
         derived["micro_batch_tokens"] = why
-    alpha = section.lora.alpha or 2 * section.lora.r
-    if section.lora.alpha is None:
-        derived["lora_alpha"] = f"{alpha}: 2 x r"
     targets: list[str] | str = section.lora.target_modules or catalog_targets or "all-linear"
     if section.lora.target_modules is None:
         derived["target_modules"] = (
@@ -126,8 +146,9 @@ def resolve_settings(
         method=section.method,
         adapter=section.adapter,
         learning_rate=learning_rate,
-        epochs=section.epochs,
+        epochs=section.epochs or 0.0,
         max_steps=section.max_steps,
+        examples_per_step=0 if section.tokens_per_step else section.examples_per_step or 0,
         tokens_per_step=section.tokens_per_step or 0,
         micro_batch_tokens=micro,
         max_micro_batch=section.max_micro_batch,
@@ -141,6 +162,9 @@ def resolve_settings(
         keep_checkpoints=section.keep_checkpoints,
         eval_every_steps=section.eval_every_steps if section.eval_every_steps is not None else -1,
         eval_max_examples=section.eval_max_examples,
+        early_stopping_patience=section.early_stopping_patience,
+        early_stopping_min_delta=section.early_stopping_min_delta,
+        keep_best=section.keep_best,
         report_to=list(section.report_to),
         gradient_checkpointing=checkpointing,
         bf16=bf16,
@@ -156,18 +180,55 @@ def resolve_settings(
     )
 
 
-def finish_intervals(settings: TrainSettings, total_steps: int, *, has_holdout: bool) -> None:
+def supervised_learning_rate(model_dir: Path, *, adapter: bool, alpha: int) -> tuple[float, str]:
+    """The sft/cpt peak rate from the model's width, with the formula that gave it."""
+    config = json.loads((model_dir / "config.json").read_text())
+    config = config.get("text_config", config)
+    hidden = int(config.get("hidden_size") or config.get("n_embd") or 2000)
+    family = str(config.get("model_type", ""))
+    exponent = WIDTH_EXPONENTS.get(family, DEFAULT_WIDTH_EXPONENT)
+    rate = FULL_FINETUNE_BASE_RATE * (2000 / hidden) ** exponent
+    formula = f"5e-5 x (2000 / hidden {hidden})^{exponent:g}"
+    if adapter:
+        rate *= LORA_RATE_MULTIPLIER * REFERENCE_LORA_ALPHA / alpha
+        formula += f" x 10 (LoRA) x 32 / alpha {alpha}"
+    return rate, formula + ' ("LoRA Without Regret", 2025)'
+
+
+def finish_batching(settings: TrainSettings, num_examples: int, *, world_size: int = 1) -> None:
+    """Examples per step and epochs, once the number of training examples is known."""
+    from tuneloop.config.train import derive_epochs, derive_examples_per_step
+
+    if not settings.tokens_per_step and not settings.examples_per_step:
+        settings.examples_per_step = derive_examples_per_step(num_examples, world_size)
+        settings.derived["examples_per_step"] = (
+            f"{settings.examples_per_step}: 0.2% of {num_examples} examples, within [8, 64]"
+        )
+    if not settings.epochs:
+        per_step = settings.examples_per_step or derive_examples_per_step(num_examples, world_size)
+        settings.epochs = derive_epochs(num_examples, per_step)
+        settings.derived["epochs"] = (
+            f"{settings.epochs:g}: 3 passes; more for small data (about 100 steps, at most 10 passes), "
+            "fewer above 25,000 examples"
+        )
+
+
+def finish_intervals(
+    settings: TrainSettings, total_steps: int, *, steps_per_epoch: float, has_holdout: bool
+) -> None:
     """Checkpoint and evaluation intervals, once the number of steps is known."""
     if settings.save_every_steps == 0:
         settings.save_every_steps = max(1, math.ceil(total_steps / 10))
         settings.derived["save_every_steps"] = f"{settings.save_every_steps}: about ten checkpoints per run"
     if settings.eval_every_steps < 0:
-        settings.eval_every_steps = max(1, math.ceil(total_steps / 4)) if has_holdout else 0
-        settings.derived["eval_every_steps"] = (
-            f"{settings.eval_every_steps}: four holdout evaluations per run"
-            if has_holdout
-            else "0: no holdout data"
-        )
+        if has_holdout:
+            settings.eval_every_steps = max(1, math.ceil(steps_per_epoch / 2), math.ceil(total_steps / 20))
+            settings.derived["eval_every_steps"] = (
+                f"{settings.eval_every_steps}: twice per epoch, at most twenty holdout evaluations per run"
+            )
+        else:
+            settings.eval_every_steps = 0
+            settings.derived["eval_every_steps"] = "0: no holdout data"
 
 
 def _bf16(policy: str, device: str) -> bool:

@@ -1,0 +1,107 @@
+"""Early stopping and best-checkpoint selection on the holdout loss.
+
+The loop reports every holdout evaluation to a :class:`BestTracker`. It keeps a CPU copy of the
+trainable weights of the evaluation with the lowest loss (for adapters a few megabytes), counts the
+evaluations since, and says when ``patience`` of them in a row brought no improvement. At the end of
+the run the loop puts the best weights back, so the registered version is the best one the run saw,
+and more epochs than needed cost time, not quality.
+
+The tracker is saved beside each resumable checkpoint (``best.pt``, tagged with the checkpoint's
+step), so a resumed run keeps its best weights and its patience count.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BEST_FILE = "best.pt"
+
+
+def trainable_state(model: Any) -> dict[str, Any]:
+    """A detached CPU copy of every trainable parameter, by name."""
+    return {
+        name: parameter.detach().to("cpu", copy=True)
+        for name, parameter in model.named_parameters()
+        if parameter.requires_grad
+    }
+
+
+def load_trainable_state(model: Any, weights: dict[str, Any]) -> None:
+    """Copy ``weights`` (from :func:`trainable_state`) back into the model's parameters."""
+    import torch
+
+    parameters = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, value in weights.items():
+            parameters[name].copy_(value.to(parameters[name].device, parameters[name].dtype))
+
+
+@dataclass
+class BestTracker:
+    """The best holdout evaluation so far and the patience count."""
+
+    patience: int
+    """Evaluations without improvement before stopping; 0 never stops."""
+    min_delta: float = 0.0
+    keep_weights: bool = True
+    step: int | None = None
+    eval_loss: float = math.inf
+    since_best: int = 0
+    weights: dict[str, Any] | None = field(default=None, repr=False)
+
+    def observe(self, step: int, eval_loss: float, model: Any) -> bool:
+        """Record one evaluation; True when it is the new best."""
+        if not math.isfinite(eval_loss):
+            self.since_best += 1
+            return False
+        if self.step is None or eval_loss < self.eval_loss - self.min_delta:
+            self.step, self.eval_loss, self.since_best = step, eval_loss, 0
+            if self.keep_weights:
+                self.weights = trainable_state(model)
+            return True
+        self.since_best += 1
+        return False
+
+    @property
+    def should_stop(self) -> bool:
+        return self.patience > 0 and self.since_best >= self.patience
+
+    def restore_into(self, model: Any) -> bool:
+        """Put the best weights back; False when there are none to restore."""
+        if self.weights is None:
+            return False
+        load_trainable_state(model, self.weights)
+        return True
+
+    def save(self, directory: Path, checkpoint_step: int) -> None:
+        """Write the tracker beside the checkpoint of ``checkpoint_step`` (temp file, then rename)."""
+        import torch
+
+        directory.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "checkpoint_step": checkpoint_step,
+            "step": self.step,
+            "eval_loss": self.eval_loss,
+            "since_best": self.since_best,
+            "weights": self.weights,
+        }
+        tmp = directory / (BEST_FILE + ".tmp")
+        torch.save(payload, tmp)
+        tmp.replace(directory / BEST_FILE)
+
+    def load(self, directory: Path, checkpoint_step: int) -> bool:
+        """Continue from the tracker saved with the checkpoint being resumed; False if there is none."""
+        import torch
+
+        path = directory / BEST_FILE
+        if not path.is_file():
+            return False
+        payload = torch.load(path, weights_only=True)
+        if payload.get("checkpoint_step") != checkpoint_step:
+            return False
+        self.step, self.eval_loss = payload["step"], float(payload["eval_loss"])
+        self.since_best, self.weights = int(payload["since_best"]), payload["weights"]
+        return True
