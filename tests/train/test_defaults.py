@@ -205,3 +205,36 @@ def test_early_stopping_ends_the_run_and_registers_the_best_evaluation_weights(t
     by_suffix = {name.replace(".default", "").split("layers.", 1)[-1]: t for name, t in checkpoint.items()}
     for name, tensor in adapter.items():
         assert tensor.equal(by_suffix[name.split("layers.", 1)[-1]])
+
+
+def test_learning_rate_sweep_picks_the_rate_with_the_lowest_proxy_holdout_loss(train_project):
+    from tuneloop.train.sweep import SWEEP_FACTORS
+
+    result = train(train_project, quiet=True, sweep="lr", no_eval=True, overrides={"max_steps": 8})
+    sweep = result.settings["sweep"]
+    assert [round(r["learning_rate"] / 0.003, 6) for r in sweep] == list(SWEEP_FACTORS)
+    best = min(sweep, key=lambda r: r["eval_loss"])
+    run = get_run(train_project, result.run_name)
+    assert run.config["settings"]["learning_rate"] == best["learning_rate"]
+    assert run.config["settings"]["sweep"] == sweep
+    assert "sweep" in run.config["settings"]["derived"]["learning_rate"]
+
+
+def test_sweep_without_holdout_is_refused_before_training(train_project):
+    from tuneloop.errors import InvalidInput
+    from tuneloop.project import Project
+
+    config = train_project.root / "tuneloop.yaml"
+    config.write_text(config.read_text().replace("  holdout: [holdout.jsonl]\n", ""))
+    with pytest.raises(InvalidInput, match="holdout"):
+        train(Project.open(train_project.root), quiet=True, sweep="lr", overrides={"max_steps": 2})
+
+
+def test_train_cli_sweep_option_reaches_the_run(cli, train_project):
+    root = train_project.root
+    outcome = cli("train", "--sweep", "lr", "--max-steps", "4", "--no-eval", cwd=root)
+    assert outcome.exit_code == 0, outcome.stderr
+    assert "sweep 5/5" in outcome.stdout + outcome.stderr
+    bad = cli("train", "--sweep", "batch", "--max-steps", "4", cwd=root)
+    assert bad.exit_code == 2 and "choose one of lr" in bad.stdout + bad.stderr
+    assert "Traceback" not in bad.stderr

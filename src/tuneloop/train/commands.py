@@ -68,6 +68,15 @@ def train(
         str | None, typer.Option(help="Why --force is justified (stored with the run).")
     ] = None,
     no_eval: Annotated[bool, typer.Option("--no-eval", help="Skip the post-training evaluation.")] = False,
+    sweep: Annotated[
+        str | None,
+        typer.Option(
+            "--sweep",
+            metavar="lr",
+            help="Pick the learning rate first: short proxy runs at 1/4x to 4x the derived rate, "
+            "scored by holdout loss (recorded with the run).",
+        ),
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Fine-tune the base model (or a registered version) and register the result as a candidate."""
@@ -94,6 +103,7 @@ def train(
         no_eval=no_eval,
         overrides=overrides,
         quiet=json_output,
+        sweep=sweep,
     )
     if not result.is_main_process:
         return  # the main process of a distributed run reports for all of them
@@ -110,6 +120,8 @@ def train(
             + (f", eval loss {result.metrics['eval_loss']:.4f}" if "eval_loss" in result.metrics else "")
         )
         console.print(f"  report {result.report_html}")
+        if result.verdict is not None:
+            print_verdict(result.verdict.to_dict())
     if result.status == "interrupted":
         err_console.print(
             f"run {result.run_name} interrupted; checkpoint saved. Continue with `tuneloop train --run {result.run_name}`"
@@ -118,6 +130,21 @@ def train(
     evaluation = result.evaluation
     if evaluation is not None and getattr(evaluation, "passed", None) is False:
         raise typer.Exit(1)
+
+
+VERDICT_STYLES = {"learned": "bold green", "undertrained": "bold yellow", "overfit": "bold yellow",
+                  "did_not_learn": "bold red"}  # fmt: skip
+
+
+def print_verdict(verdict: dict[str, Any]) -> None:
+    """Did it learn? The verdict's headline and its warnings (information too, dimmed)."""
+    console.print(
+        Text("did it learn? ", style="bold")
+        + Text(verdict["headline"], style=VERDICT_STYLES.get(verdict["status"], ""))
+    )
+    for finding in verdict["findings"]:
+        style = "yellow" if finding["severity"] == "warning" else "dim"
+        console.print(f"  {finding['severity']}: {finding['message']}", style=style, markup=False)
 
 
 def print_preflight(report: Any, settings: Any) -> None:
@@ -238,6 +265,8 @@ def show(
         console.print(f"  {key:<18} {settings.get(key)}", markup=False)
     for name, value in sorted(info.final_metrics.items()):
         console.print(f"  {name:<18} {_fmt(value)}", markup=False)
+    if info.summary.get("verdict"):
+        print_verdict(info.summary["verdict"])
 
 
 def compare(

@@ -44,6 +44,8 @@ class TrainRequest:
     overrides: dict[str, Any] = field(default_factory=dict)
     """``train`` section fields to change for this run (e.g. ``{"max_steps": 10}``)."""
     quiet: bool = False
+    sweep: str | None = None
+    """``lr``: pick the learning rate by short proxy runs before training (:mod:`.sweep`)."""
     crash_after_step: int | None = None
     """Tests: die after this step as a crash would (the run stays ``running``, resumable)."""
 

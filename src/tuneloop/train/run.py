@@ -49,6 +49,8 @@ class TrainResult:
     run_dir: Path | None = None
     report_html: str | None = None
     evaluation: Any = None
+    verdict: Any = None
+    """Did it learn? (:class:`tuneloop.train.verdict.Verdict`) of a completed run."""
     notes: list[str] = field(default_factory=list)
     is_main_process: bool = True
     """False in the other processes of a distributed run (only the main one prints and writes)."""
@@ -65,6 +67,7 @@ class TrainResult:
             "run_dir": str(self.run_dir) if self.run_dir else None,
             "report_html": self.report_html,
             "evaluation": evaluation,
+            "verdict": self.verdict.to_dict() if self.verdict is not None else None,
             "notes": self.notes,
         }
 
@@ -132,7 +135,33 @@ def train(project: Project, request: TrainRequest | None = None, **options: Any)
     inputs = RunInputs(
         project, request, section, settings, choice, tokenizer, data, prepared, fingerprint, resumed
     )
+    if request.sweep and resumed is None:
+        _sweep(inputs, state)
+        result.settings = settings.to_dict()
     return execute(inputs, state=state, result=result)
+
+
+def _sweep(inputs: RunInputs, state: Any) -> None:
+    from tuneloop.train.sweep import SWEEPS, sweep_learning_rate
+
+    if inputs.request.sweep not in SWEEPS:
+        raise InvalidInput(
+            "unknown_sweep",
+            f"--sweep {inputs.request.sweep!r}: choose one of {', '.join(SWEEPS)}",
+            Location(field="--sweep"),
+        )
+    if state.num_processes > 1:
+        raise InvalidInput(
+            "sweep_distributed", "run --sweep in one process, then launch the run with the rate it found"
+        )
+    report = None
+    if not inputs.request.quiet:
+        from tuneloop.console import err_console
+
+        def report(line: str) -> None:
+            err_console.print(line, markup=False)
+
+    sweep_learning_rate(inputs, report=report)
 
 
 @dataclass
