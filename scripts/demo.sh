@@ -2,12 +2,11 @@
 # The tuneloop loop as far as it exists, on the bundled offline model. Run: `make demo`.
 # Usage: scripts/demo.sh [DEMO_DIR]   (needs `tuneloop` on PATH; `make demo` sets that up)
 #
-# The demo's training run is short so the loop fits in minutes on a 2-core CPU: DEMO_STEPS (default
-# 24) optimizer steps of 256 trained tokens at a high LoRA learning rate. The full example
-# (examples/support/run_e2e.py) trains longer and gates a good and a deliberately broken candidate.
+# Training runs on tuneloop's defaults (derived batch, epochs and learning rate, early stopping on the
+# holdout loss): what a new user gets from `tuneloop train`. The full example
+# (examples/support/run_e2e.py) also gates a deliberately broken candidate.
 set -euo pipefail
 demo_dir="${1:-demo-project}"
-steps="${DEMO_STEPS:-24}"
 example="$(cd "$(dirname "$0")/.." && pwd)/examples/support"
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
@@ -27,15 +26,6 @@ cp "$example/tuneloop.yaml" "$example/train.jsonl" "$example/holdout.jsonl" \
   "$example/production_sample.jsonl" "$demo_dir/"
 rm -rf "$demo_dir/evals" && cp -r "$example/evals" "$demo_dir/evals"
 cd "$demo_dir"
-cat >> tuneloop.yaml <<YAML
-
-train:                      # a short demo run; drop these lines for tuneloop's derived defaults
-  max_steps: $steps
-  tokens_per_step: 256
-  learning_rate: 1.0e-3
-  eval_every_steps: 12      # holdout loss at steps 0, 12 and 24
-  eval_max_examples: 40
-YAML
 tuneloop config check
 
 step "4. decide: does the foundation model already do the task with a good prompt? (fit check)"
@@ -45,7 +35,7 @@ tuneloop eval baseline --suite support --few-shot 0 --limit 40 || true
 step "5. data: validate, measure, find duplicates, conflicts, PII and leaks; version the dataset"
 tuneloop data check --report reports/data
 
-step "6. train: LoRA SFT, $steps steps; then the candidate is evaluated against the foundation model"
+step "6. train: LoRA SFT on the derived defaults (see the dry run); then the candidate is evaluated"
 # Exit code 1 means training finished but a post-training gate failed; anything else stops the demo.
 tuneloop train || [ $? -eq 1 ] || exit 1
 tuneloop runs list

@@ -64,7 +64,7 @@ def shuffled_labels(source: Path, target: Path, seed: int = 0) -> Path:
 
 def broken_steps(args: argparse.Namespace) -> dict[str, Any]:
     steps = args.broken_max_steps or args.max_steps
-    return {"max_steps": steps, "save_every_steps": steps}
+    return {"max_steps": steps} if steps else {}
 
 
 def registered(result: Any) -> str:
@@ -120,7 +120,9 @@ def render(data: dict[str, Any], candidate: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/tuneloop-support-e2e"))
-    parser.add_argument("--max-steps", type=int, default=60, help="optimizer steps of each training run")
+    parser.add_argument(
+        "--max-steps", type=int, default=None, help="optimizer steps of each run (default: tuneloop's derived plan)"
+    )
     parser.add_argument("--learning-rate", type=float, default=None, help="default: tuneloop's derived rate")
     parser.add_argument("--limit", type=int, default=None, help="evaluate on the first N holdout items only")
     parser.add_argument(
@@ -158,12 +160,10 @@ def main() -> int:
         "broken_max_steps": args.broken_max_steps or args.max_steps,
         "good_from": args.good_from,
     }
-    # Short runs: no holdout loss during training (the evaluation below measures the candidate).
-    overrides: dict[str, Any] = {
-        "max_steps": args.max_steps,
-        "eval_every_steps": 0,
-        "save_every_steps": args.max_steps,
-    }
+    # tuneloop's defaults unless asked otherwise: derived batch, epochs and rate, early stopping.
+    overrides: dict[str, Any] = {}
+    if args.max_steps:
+        overrides["max_steps"] = args.max_steps
     if args.learning_rate:
         overrides["learning_rate"] = args.learning_rate
     if args.threads:
