@@ -184,3 +184,68 @@ def test_gate_rule_validation() -> None:
         "production − 0.01"
         in GateRule(metric="a", rule="not_worse_than", baseline="production", margin=0.01).describe()
     )
+
+
+def _with_primary(run: EvalRun, fit_target: float | None, reference: str = "s.yaml") -> EvalRun:
+    """The run's suite with ``accuracy`` as its primary metric and a fit target."""
+    from pathlib import Path
+
+    suite = Suite(
+        name="s",
+        items=ItemsSource(file="x.jsonl"),
+        metrics=[{"name": "exact_match", "as": "accuracy"}],
+        primary_metric="accuracy",
+        fit_target=fit_target,
+    )
+    run.suite = LoadedSuite(suite, Path("s.yaml"), Path("."), reference)
+    return run
+
+
+def test_better_than_reports_the_absolute_level_against_the_fit_target() -> None:
+    # 8 of 80 right against 0 of 80: significantly better (McNemar p = 0.0078), yet useless at 0.1.
+    low = _with_primary(
+        synthetic_run({"accuracy": [1.0] * 8 + [0.0] * 72}, {"foundation": {"accuracy": [0.0] * 80}}), 0.9
+    )
+    rule = GateRule(metric="accuracy", rule="better_than", baseline="foundation")
+    (result,) = evaluate_gates(low, [ScopedRule(rule, "suite")], None)
+    assert result.status == "passed"  # a relative gate: it passes, but says how far from useful
+    assert result.reason.startswith("significantly better than foundation (0.1 vs 0;")
+    assert "but 0.1 is far below the fit target 0.9 (0.8 short): not yet useful" in result.reason
+    assert result.numbers["level"] == pytest.approx(0.1) and result.numbers["far_below_fit_target"] is True
+    assert result.numbers["fit_target_gap"] == pytest.approx(0.8)
+    # Close to the target: the gap is stated without "far below"; at the target, it says so.
+    near = _with_primary(
+        synthetic_run({"accuracy": [1.0] * 68 + [0.0] * 12}, {"foundation": {"accuracy": [0.0] * 80}}), 0.9
+    )
+    (result,) = evaluate_gates(near, [ScopedRule(rule, "suite")], None)
+    assert "0.85 is 0.05 short of the fit target 0.9" in result.reason and "far below" not in result.reason
+    done = _with_primary(
+        synthetic_run({"accuracy": [1.0] * 80}, {"foundation": {"accuracy": [0.0] * 80}}), 0.9
+    )
+    (result,) = evaluate_gates(done, [ScopedRule(rule, "suite")], None)
+    assert "reaches the fit target 0.9" in result.reason
+    # Without a fit target (no project, none in the suite) the level is still reported.
+    (result,) = evaluate_gates(_with_primary(low, None), [ScopedRule(rule, "suite")], None)
+    assert "(0.1 vs 0;" in result.reason and "fit target" not in result.reason
+
+
+def test_primary_names_the_suites_primary_metric_and_skips_builtin_suites() -> None:
+    from types import SimpleNamespace
+
+    from tuneloop.evaluate.gates import gates_for
+
+    run = _with_primary(
+        synthetic_run({"accuracy": [1.0] * 6 + [0.0] * 4, "judge_score": [1.0] * 10}, {}), 0.9
+    )
+    results = evaluate_gates(
+        run, [ScopedRule(GateRule(metric="primary", rule="at_least", value=0.8), "project")], None
+    )
+    assert [(r.metric, r.status) for r in results] == [("accuracy", "failed")]
+    assert results[0].reason == "accuracy = 0.6 not ≥ 0.8"
+    minimum = GateRule(metric="primary", rule="at_least", value=0.8)
+    project = SimpleNamespace(config=SimpleNamespace(eval=SimpleNamespace(gates=[minimum], fit_target=0.9)))
+    assert [s.rule for s in gates_for(run.suite, project)] == [minimum]
+    builtin = _with_primary(run, None, reference="builtin:general").suite
+    assert gates_for(builtin, project) == []  # the forgetting suite is judged against the foundation
+    one_metric = _with_primary(run, None, reference="metric:accuracy").suite  # `eval score --metric`
+    assert gates_for(one_metric, project) == []

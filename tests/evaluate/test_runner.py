@@ -65,7 +65,12 @@ def test_candidate_against_foundation_and_production(versions, scripted_answers)
     assert by[("production", "category_accuracy")].verdict == "no significant difference"
     assert by[("production", "priority_accuracy")].verdict == "better"
     assert by[("foundation", "json_valid")].wins == 8
-    assert [g.status for g in run.gates] == ["passed"] and run.gates_passed is True
+    # The suite's better_than gate, and the starter tuneloop.yaml's floor on the primary metric.
+    assert [(g.origin, g.rule, g.metric, g.status) for g in run.gates] == [
+        ("suite", "category_accuracy: better than foundation", "category_accuracy", "passed"),
+        ("project", "primary ≥ 0.8", "category_accuracy", "passed"),
+    ] and run.gates_passed is True
+    assert "(1 vs 0;" in run.gates[0].reason and "1 reaches the fit target 0.9" in run.gates[0].reason
 
     recorded = record_run(project, run)
     info = recorded.evaluations[0]

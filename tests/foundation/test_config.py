@@ -120,3 +120,11 @@ def test_config_docs_name_every_section() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "config.md").read_text()
     for section in ProjectConfig.model_fields:
         assert f"| `{section}` |" in docs, section
+
+
+def test_starter_config_gates_the_primary_metrics_minimum(tmp_path: Path) -> None:
+    """A candidate far below useful must not pass on "better than the foundation" alone."""
+    text = starter_config_text("x")
+    (floor,) = load_config(write(tmp_path, text)).eval.gates
+    assert (floor.metric, floor.rule, floor.value) == ("primary", "at_least", 0.8)
+    assert 'what "useful" means' in text

@@ -5,13 +5,20 @@ positive is better, and ``alpha`` the gate's level:
 
 - ``at_least`` / ``at_most``: the candidate's mean score against ``value``;
 - ``better_than``: the paired test (McNemar exact / sign-flip permutation) has p < alpha and the
-  candidate is ahead;
+  candidate is ahead. The result also states the candidate's absolute level and, on a suite's primary
+  metric, how far it is from the fit target (the suite's ``fit_target``, else ``eval.fit_target``):
+  "better than the foundation" is not "useful". Below :data:`FAR_BELOW_FIT_TARGET` of the target the
+  reason says so; the gate still passes (it is relative), the minimum is an ``at_least`` gate;
 - ``not_worse_than`` (non-inferiority): the one-sided (1 − alpha) lower confidence bound of delta,
   from the paired bootstrap, is above ``−margin`` — "accuracy ≥ production − 1 point with p < 0.05"
   is ``{rule: not_worse_than, baseline: production, margin: 0.01, alpha: 0.05}``;
 - ``no_significant_regression``: fails only when the candidate is significantly worse;
 - ``no_significant_increase`` / ``no_significant_decrease``: fails only when the raw score is
   significantly higher / lower, whatever the metric's direction (e.g. refusal rate, length).
+
+``metric: primary`` names the suite's primary metric; in tuneloop.yaml it applies to the project's
+suites, not to the built-in forgetting suite (``builtin:general``, judged against the foundation) nor
+to ``eval score --metric`` (unless the gate names the suite).
 
 A gate whose baseline does not exist in this run (no production alias yet) is skipped, unless it is
 ``required``. A metric with more unscorable items than ``max_failure_rate`` fails every gate on it.
@@ -35,6 +42,35 @@ if TYPE_CHECKING:
 
 ROLE_NAMES = ("foundation", "parent", "production")
 GateStatus = Literal["passed", "failed", "skipped"]
+PRIMARY = "primary"
+"""``metric: primary`` in a gate: the suite's primary metric."""
+FAR_BELOW_FIT_TARGET = 0.75
+"""A primary metric under this share of its fit target is "far below" it (with the default target
+0.9: under 0.675, a third or more of the answers wrong), however much better than a baseline it is.
+The training verdict uses the same rule."""
+
+
+def far_below_fit_target(value: float, target: float) -> bool:
+    """``value`` is far below the fit ``target`` (see :data:`FAR_BELOW_FIT_TARGET`)."""
+    return value < FAR_BELOW_FIT_TARGET * target
+
+
+def is_project_suite(loaded: LoadedSuite) -> bool:
+    """A suite of the project's task: not built-in (the forgetting check) and not the one-metric suite
+    of ``eval score --metric`` (``metric:<name>``)."""
+    from tuneloop.evaluate.suites import BUILTIN_PREFIX
+
+    return not loaded.reference.startswith((BUILTIN_PREFIX, "metric:"))
+
+
+def suite_fit_target(loaded: LoadedSuite, project: Project | None) -> float | None:
+    """The fit target of a suite's primary metric: the suite's own, else ``eval.fit_target``; None for
+    suites that are not the project's task (:func:`is_project_suite`)."""
+    if not is_project_suite(loaded):
+        return None
+    if loaded.suite.fit_target is not None:
+        return loaded.suite.fit_target
+    return project.config.eval.fit_target if project is not None else None
 
 
 @dataclass
@@ -74,10 +110,12 @@ def gates_for(loaded: LoadedSuite, project: Project | None) -> list[ScopedRule]:
     """The suite's own gates plus the project's gates that apply to this suite."""
     rules = [ScopedRule(rule, "suite") for rule in loaded.suite.gates]
     if project is not None:
+        task = is_project_suite(loaded)
         rules += [
             ScopedRule(rule, "project")
             for rule in project.config.eval.gates
-            if rule.suite is None or rule.suite == loaded.suite.name
+            if (rule.suite is None or rule.suite == loaded.suite.name)
+            and (task or rule.suite is not None or rule.metric != PRIMARY)
         ]
     return rules
 
@@ -96,6 +134,9 @@ def _columns(run: EvalRun, candidate: str, rule: GateRule) -> list[tuple[str, st
     table = run.models[candidate].table
     known = {name: info.group for name, info in table.columns.items()}
     known |= {c.metric: c.group for c in run.comparisons_of(candidate) if c.pairwise}
+    if rule.metric == PRIMARY and PRIMARY not in known:
+        primary = run.suite.suite.primary
+        return [(name, group) for name, group in known.items() if name == primary]
     if rule.metric is not None:
         return [(name, group) for name, group in known.items() if fnmatch.fnmatchcase(name, rule.metric)]
     return [(name, group) for name, group in known.items() if group == rule.group]
@@ -111,6 +152,7 @@ def _role_of(run: EvalRun, candidate: str, baseline: str) -> str | None:
 def evaluate_gates(run: EvalRun, rules: list[ScopedRule], project: Project | None) -> list[GateResult]:
     """Apply every rule to every candidate of the run."""
     default_failure = project.config.eval.judge.max_failure_rate if project else 0.1
+    level = (run.suite.suite.primary, suite_fit_target(run.suite, project))
     results = []
     for candidate in run.candidates:
         for scoped in rules:
@@ -138,13 +180,21 @@ def evaluate_gates(run: EvalRun, rules: list[ScopedRule], project: Project | Non
                     rule,
                     column,
                     rule.max_failure_rate if rule.max_failure_rate is not None else default_failure,
+                    level,
                 )
                 result.origin = scoped.origin
                 results.append(result)
     return results
 
 
-def _apply(run: EvalRun, candidate: str, rule: GateRule, column: str, max_failure_rate: float) -> GateResult:
+def _apply(
+    run: EvalRun,
+    candidate: str,
+    rule: GateRule,
+    column: str,
+    max_failure_rate: float,
+    level: tuple[str, float | None] = ("", None),
+) -> GateResult:
     alpha = rule.alpha or run.alpha
     described = rule.describe()
     if rule.rule in ABSOLUTE_RULES:
@@ -176,7 +226,8 @@ def _apply(run: EvalRun, candidate: str, rule: GateRule, column: str, max_failur
             f"{failures} of {applicable} items could not be scored (more than {max_failure_rate:.0%}); "
             "result unreliable",
         )
-    return _relative(compared, rule, alpha, described, role or rule.baseline)
+    fit_target = level[1] if column == level[0] else None
+    return _relative(compared, rule, alpha, described, role or rule.baseline, fit_target)
 
 
 def _absolute(
@@ -212,7 +263,12 @@ def _absolute(
 
 
 def _relative(
-    compared: MetricComparison, rule: GateRule, alpha: float, described: str, role: str
+    compared: MetricComparison,
+    rule: GateRule,
+    alpha: float,
+    described: str,
+    role: str,
+    fit_target: float | None = None,
 ) -> GateResult:
     c = compared.comparison
     significant = c.p_value < alpha
@@ -240,6 +296,7 @@ def _relative(
     ahead = c.delta * (-1 if direction is False else 1)
     if rule.rule == "better_than":
         ok = significant and ahead > 0
+        stats = _level(compared, role, ok, fit_target, numbers, stats)
     elif rule.rule == "no_significant_regression":
         ok = not (significant and ahead < 0)
     elif rule.rule == "no_significant_increase":
@@ -251,6 +308,35 @@ def _relative(
     return GateResult(
         compared.candidate, described, compared.metric, role, "passed" if ok else "failed", stats, numbers
     )
+
+
+def _level(
+    compared: MetricComparison,
+    role: str,
+    ok: bool,
+    fit_target: float | None,
+    numbers: dict[str, Any],
+    stats: str,
+) -> str:
+    """A better_than result in words with the candidate's absolute level: "significantly better than
+    foundation (0.04 vs 0.00) ... but 0.04 is far below the fit target 0.9"."""
+    c = compared.comparison
+    head = "significantly better" if ok else "not significantly better"
+    text = f"{head} than {role} ({c.candidate_mean:.3g} vs {c.baseline_mean:.3g}; {stats})"
+    numbers["level"] = c.candidate_mean
+    if fit_target is None or c.higher_is_better is not True:
+        return text
+    gap = fit_target - c.candidate_mean
+    far = far_below_fit_target(c.candidate_mean, fit_target)
+    numbers |= {"fit_target": fit_target, "fit_target_gap": max(0.0, gap), "far_below_fit_target": far}
+    if gap <= 0:
+        return f"{text}; {c.candidate_mean:.3g} reaches the fit target {fit_target:g}"
+    if far:
+        return (
+            f"{text}{' but' if ok else '; and'} {c.candidate_mean:.3g} is far below the fit target "
+            f"{fit_target:g} ({gap:.3g} short): not yet useful; an at_least gate sets the minimum"
+        )
+    return f"{text}; {c.candidate_mean:.3g} is {gap:.3g} short of the fit target {fit_target:g}"
 
 
 def _non_inferior(

@@ -254,6 +254,7 @@ def show(
         console.print(f"  {key:<18} {value}", markup=False)
     for key in (
         "learning_rate",
+        "examples_per_step",
         "tokens_per_step",
         "micro_batch_tokens",
         "epochs",

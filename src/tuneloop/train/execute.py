@@ -91,6 +91,8 @@ def execute(inputs: RunInputs, *, state: Any, result: Any) -> Any:
         raise
     if not request.no_eval and inputs.section.eval_after_train:
         result.evaluation = post_train_evaluation(project, result.model_version, quiet=request.quiet)
+        if result.evaluation is not None:
+            _judge_with_evaluation(inputs, info, summary, result)
     return result
 
 
@@ -396,14 +398,75 @@ def _finish(
         lineage=lineage,
     )
     result.model_version, result.model_version_id = version.reference, version.id
-    saved = write_training_report(project, info.name, settings, prepared, summary, lineage, version.reference)
+    result.verdict = _verdict(inputs, info, summary)
+    saved = write_training_report(
+        project, info.name, settings, prepared, summary, lineage, version.reference, verdict=result.verdict
+    )
     result.report_html = str(saved)
     runs.finish_run(
         project,
         info.name,
         "completed",
-        summary={**summary, "model_version": version.reference, "report_html": str(saved)},
+        summary={
+            **summary,
+            "model_version": version.reference,
+            "report_html": str(saved),
+            "verdict": result.verdict.to_dict() if result.verdict else None,
+        },
     )
+
+
+def _verdict(inputs: RunInputs, info: runs.RunInfo, summary: dict[str, Any], evaluation: Any = None) -> Any:
+    """Did it learn? (:mod:`tuneloop.train.verdict`) from every stored metric of the run (a resumed
+    run's history in the loop starts at the resume point), the early-stopping outcome and, once it has
+    run, the post-training evaluation. A failure here is reported, never fails the trained run."""
+    from tuneloop.train.verdict import training_verdict
+
+    try:
+        return training_verdict(
+            runs.metric_series(inputs.project, info.id),
+            steps=summary["steps"],
+            steps_per_epoch=inputs.prepared.plan.steps_per_epoch,
+            evaluation=evaluation,
+            fit_target=_fit_targets(inputs.project, evaluation),
+            stopped_early=bool(summary.get("stopped_early")),
+            best_step=summary.get("best_step"),
+            kept_best=bool(summary.get("kept_best")),
+        )
+    except Exception as exc:  # the run is trained and registered; the verdict is commentary
+        err_console.print(f"could not judge the run ({type(exc).__name__}: {exc})", markup=False)
+        return None
+
+
+def _fit_targets(project: Project, evaluation: Any) -> dict[str, float | None]:
+    """Each evaluated suite's fit target (its own, else ``eval.fit_target``; none for built-in suites)."""
+    from tuneloop.evaluate.gates import suite_fit_target
+    from tuneloop.evaluate.suites import load_suite
+
+    targets: dict[str, float | None] = {}
+    for outcome in getattr(evaluation, "outcomes", None) or []:
+        try:
+            targets[outcome.suite] = suite_fit_target(load_suite(outcome.suite, project), project)
+        except Exception:  # a suite that did not load is already reported as not run
+            targets[outcome.suite] = None
+    return targets
+
+
+def _judge_with_evaluation(
+    inputs: RunInputs, info: runs.RunInfo, summary: dict[str, Any], result: Any
+) -> None:
+    """The verdict again with the evaluation's primary metrics, into the run summary and the report."""
+    from tuneloop.registry import get_model_version
+    from tuneloop.train.report import write_training_report
+
+    verdict = _verdict(inputs, info, summary, result.evaluation)
+    if verdict is None:
+        return
+    result.verdict = verdict
+    runs.update_summary(inputs.project, info.name, {"verdict": verdict.to_dict()})
+    lineage = get_model_version(inputs.project, result.model_version).lineage
+    write_training_report(inputs.project, info.name, inputs.settings, inputs.prepared, summary, lineage,
+                          result.model_version, verdict=verdict)  # fmt: skip
 
 
 def post_train_evaluation(project: Project, model_version: str, *, quiet: bool = False) -> Any:

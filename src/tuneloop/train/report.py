@@ -1,5 +1,6 @@
-"""The training report: loss curves, throughput, settings with their derivations, pre-flight findings,
-rendered examples and lineage, as one self-contained HTML file (plus its JSON) in the artifacts."""
+"""The training report: the "did it learn" verdict, loss curves, throughput, settings with their
+derivations, pre-flight findings, rendered examples and lineage, as one self-contained HTML file (plus
+its JSON) in the artifacts."""
 
 from __future__ import annotations
 
@@ -20,8 +21,12 @@ def write_training_report(
     summary: dict[str, Any],
     lineage: dict[str, Any],
     model_version: str,
+    *,
+    verdict: Any = None,
 ) -> Path:
-    """Render and store the report; returns the HTML's path (artifact store, and beside the run)."""
+    """Render and store the report; returns the HTML's path (artifact store, and beside the run).
+    ``verdict``: the run's :class:`~tuneloop.train.verdict.Verdict` (written again, with the primary
+    metrics, once the post-training evaluation has run)."""
     info = runs.get_run(project, run_name)
     series = runs.metric_series(project, info.id)
     report = Report(
@@ -46,6 +51,8 @@ def write_training_report(
         name: [(float(s), v) for s, v in series[name]] for name in ("loss", "eval_loss") if name in series
     }
     report.raw(line_chart(losses, title="loss by optimizer step"))
+    if verdict is not None:
+        _verdict_section(report, verdict)
     for name, title in (
         ("learning_rate", "learning rate"),
         ("tokens_per_second", "tokens per second"),
@@ -94,12 +101,57 @@ def write_training_report(
         "preflight": prepared.preflight.to_dict(),
         "lineage": lineage,
         "metrics": series,
+        "verdict": verdict.to_dict() if verdict is not None else None,
     }
     run_dir = Path(info.output_dir)
     save_report(
         project, "train-report", data, report.render(), name=f"train-{run_name}", copy_to=run_dir / "report"
     )
     return run_dir / "report.html"
+
+
+VERDICT_CLASSES = {"learned": "ok", "undertrained": "warn", "overfit": "warn", "did_not_learn": "fail"}
+
+
+def _verdict_section(report: Report, verdict: Any) -> None:
+    """Did it learn? The status in a sentence, the findings and the primary metrics (the holdout curve
+    is the ``eval_loss`` line of the loss chart above)."""
+    report.heading("Did it learn?")
+    report.paragraph(verdict.headline, VERDICT_CLASSES.get(verdict.status, ""))
+    if verdict.findings:
+        report.table(
+            ["severity", "code", "finding"],
+            [[f.severity, f.code, f.message] for f in verdict.findings],
+            row_classes=[f.severity for f in verdict.findings],
+        )
+    if verdict.primary:
+        report.table(
+            [
+                "suite",
+                "primary metric",
+                "candidate",
+                "foundation",
+                "vs foundation",
+                "fit target",
+                "short of it",
+            ],
+            [
+                [
+                    p.suite,
+                    p.metric,
+                    _num(p.candidate),
+                    _num(p.foundation),
+                    f"{p.delta:+.3f} ({p.comparison}, p = {p.p_value:.3g})" if p.delta is not None else "–",
+                    "–" if p.fit_target is None else f"{p.fit_target:g}",
+                    "–" if p.gap is None else f"{p.gap:.3f}" + (" (far below)" if p.far_below_target else ""),
+                ]
+                for p in verdict.primary
+            ],
+        )
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
 
 
 def _short(value: Any) -> str:

@@ -172,6 +172,14 @@ def finish_run(
         log_event(Path(record.output_dir), status, error=error)
 
 
+def update_summary(project: Project, name: str, values: dict[str, Any]) -> None:
+    """Merge ``values`` into a run's summary without touching its status (the training verdict,
+    completed once the post-training evaluation has run)."""
+    with project.store.session() as session:
+        record = _record(session, name)
+        record.summary = {**(record.summary or {}), **values}
+
+
 def _record(session: Any, name: str) -> RunRecord:
     record = session.scalars(select(RunRecord).where(RunRecord.name == name)).one_or_none()
     if record is None:
