@@ -18,12 +18,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ConfigDict, Field
 
 from tuneloop.config._base import StrictModel
+from tuneloop.models.kv_cache import MIN_SHARED_PREFIX, common_prefix_length, prefix_cache
 
 if TYPE_CHECKING:
     from tuneloop.models.loading import LoadedModel
-
-MIN_SHARED_PREFIX = 16
-"""Shorter common prefixes are not worth a separate forward pass."""
 
 
 class GenerationSettings(StrictModel):
@@ -102,18 +100,6 @@ def end_token_ids(loaded: LoadedModel) -> list[int]:
     return sorted({int(i) for i in ids if i is not None})
 
 
-def common_prefix_length(rows: list[list[int]]) -> int:
-    """Tokens every row starts with, leaving each row at least one token of its own."""
-    if len(rows) < 2:
-        return 0
-    limit = min(len(r) for r in rows) - 1
-    length = 0
-    first = rows[0]
-    while length < limit and all(r[length] == first[length] for r in rows):
-        length += 1
-    return length
-
-
 @dataclass
 class EncodedBatch:
     """Token ids laid out ``[prefix][pad][suffix]`` with the mask that hides the padding."""
@@ -137,18 +123,6 @@ def encode_batch(tokenizer: Any, prompts: list[str], share_prefix: bool) -> Enco
         ids.append(row[:prefix] + [pad] * gap + row[prefix:])
         mask.append([1] * prefix + [0] * gap + [1] * (len(row) - prefix))
     return EncodedBatch(ids, mask, prefix, [len(r) for r in rows])
-
-
-def _prefix_cache(model: Any, prefix: list[int], repeats: int, device: str) -> Any | None:
-    """KV cache of the shared prefix, repeated for every row; None if this model's cache cannot be."""
-    import torch
-
-    output = model(input_ids=torch.tensor([prefix], device=device), use_cache=True)
-    cache = getattr(output, "cache", None) or getattr(output, "past_key_values", None)
-    if cache is None or not hasattr(cache, "batch_repeat_interleave"):
-        return None
-    cache.batch_repeat_interleave(repeats)
-    return cache
 
 
 def generate_one_batch(
@@ -192,7 +166,7 @@ def generate_one_batch(
     with torch.inference_mode(), autocast_context(loaded.device, autocast):
         if encoded.prefix_length:
             prefix = encoded.input_ids[0][: encoded.prefix_length]
-            cache = _prefix_cache(loaded.model, prefix, len(input_ids), loaded.device)
+            cache = prefix_cache(loaded.model, torch.tensor([prefix], device=loaded.device), len(input_ids))
             if cache is not None:
                 kwargs["cache"] = cache
             else:  # this model's cache cannot be shared: fall back to plain left padding

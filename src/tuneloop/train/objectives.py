@@ -78,20 +78,27 @@ def label_log_probs(
     FLOPs, and most chat tokens (system prompt, user turns) carry no loss. ``full_logits`` computes
     every position and selects afterwards (the fallback for models without ``logits_to_keep``).
     ``bf16`` runs the forward pass under bf16 autocast; the loss is always computed in fp32.
+    A batch with a ``shared_prefix`` forwards that prefix once and the rows' suffixes from its KV
+    cache (:mod:`tuneloop.train.prefix`), with the same loss and gradients.
     """
     import torch
     import torch.nn.functional as F
 
     from tuneloop.models.loading import autocast_context
+    from tuneloop.train.prefix import shared_prefix_logits
 
-    inputs = {"input_ids": batch.input_ids, "use_cache": False}
-    if batch.position_ids is not None:
-        inputs["position_ids"] = batch.position_ids
-    with autocast_context(batch.input_ids.device.type, enabled=bf16):
-        if full_logits:
-            logits = model(**inputs).logits[batch.logits_mask]
-        else:
-            logits = model(**inputs, logits_to_keep=batch.logits_mask).logits
+    logits = None
+    if batch.shared_prefix and not full_logits:
+        logits = shared_prefix_logits(model, batch, bf16=bf16)
+    if logits is None:
+        inputs = {"input_ids": batch.input_ids, "use_cache": False}
+        if batch.position_ids is not None:
+            inputs["position_ids"] = batch.position_ids
+        with autocast_context(batch.input_ids.device.type, enabled=bf16):
+            if full_logits:
+                logits = model(**inputs).logits[batch.logits_mask]
+            else:
+                logits = model(**inputs, logits_to_keep=batch.logits_mask).logits
     logits = logits.float()
     token_logp = -F.cross_entropy(logits, batch.targets, reduction="none")
     with torch.no_grad():
