@@ -99,7 +99,9 @@ def test_distributed_runs_round_the_batch_up_to_the_process_count():
 
 def test_tokens_per_step_overrides_the_example_count():
     section = TrainSection(tokens_per_step=64)
-    settings = resolve_settings(section, device="cpu", model_dir=_model_dir(), max_length=512, catalog_targets=None)
+    settings = resolve_settings(
+        section, device="cpu", model_dir=_model_dir(), max_length=512, catalog_targets=None
+    )
     finish_batching(settings, 500)
     assert settings.examples_per_step == 0 and settings.tokens_per_step == 64
 
@@ -118,7 +120,9 @@ def test_learning_rate_follows_model_width_adapter_and_alpha(tmp_path):
     qwen = tmp_path / "qwen"
     qwen.mkdir()
     (qwen / "config.json").write_text(json.dumps({"model_type": "qwen2", "hidden_size": 8192}))
-    assert supervised_learning_rate(qwen, adapter=True, alpha=32)[0] == pytest.approx(5e-4 * (2000 / 8192) ** 0.0775)
+    assert supervised_learning_rate(qwen, adapter=True, alpha=32)[0] == pytest.approx(
+        5e-4 * (2000 / 8192) ** 0.0775
+    )
 
 
 def test_preference_methods_keep_their_low_rates():
@@ -147,7 +151,7 @@ def test_best_tracker_stops_after_patience_and_restores_the_best_weights(tmp_pat
     for step, loss in [(0, 2.0), (1, 1.5), (2, 1.2), (3, 1.3), (4, 1.25)]:
         with torch.no_grad():
             model.weight.fill_(step)
-        tracker.observe(step, loss, model)
+        tracker.observe(step, {"eval_loss": loss}, model)
         assert tracker.should_stop == (step == 4)
     assert tracker.step == 2 and tracker.eval_loss == 1.2
     tracker.save(tmp_path, checkpoint_step=4)
@@ -159,8 +163,8 @@ def test_best_tracker_stops_after_patience_and_restores_the_best_weights(tmp_pat
 
 def test_min_delta_counts_small_drops_as_no_improvement():
     model, tracker = _Model(), BestTracker(patience=1, min_delta=0.1)
-    tracker.observe(0, 1.0, model)
-    tracker.observe(1, 0.95, model)
+    tracker.observe(0, {"eval_loss": 1.0}, model)
+    tracker.observe(1, {"eval_loss": 0.95}, model)
     assert tracker.step == 0 and tracker.should_stop
 
 
@@ -197,7 +201,9 @@ def test_early_stopping_ends_the_run_and_registers_the_best_evaluation_weights(t
     from tuneloop.registry import get_model_version
 
     version = get_model_version(train_project, result.model_version)
-    adapter = load_file(train_project.artifacts.tree_path(version.artifact_sha256) / "adapter_model.safetensors")
+    adapter = load_file(
+        train_project.artifacts.tree_path(version.artifact_sha256) / "adapter_model.safetensors"
+    )
     if best_step == 0:
         assert all(t.abs().sum() == 0 for n, t in adapter.items() if "lora_B" in n)
         return
@@ -238,3 +244,60 @@ def test_train_cli_sweep_option_reaches_the_run(cli, train_project):
     bad = cli("train", "--sweep", "batch", "--max-steps", "4", cwd=root)
     assert bad.exit_code == 2 and "choose one of lr" in bad.stdout + bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+SUITE = """
+name: tiny
+items: {file: ../holdout.jsonl}
+category_field: category
+generation: {max_new_tokens: 8, temperature: 0.0, batch_size: 8}
+metrics:
+  - {name: json_field_accuracy, fields: [category]}
+  - length
+primary_metric: category_accuracy
+"""
+
+
+def _with_suite(project):
+    from tuneloop.project import Project
+
+    (project.root / "evals").mkdir()
+    (project.root / "evals" / "tiny.yaml").write_text(SUITE)
+    config = project.root / "tuneloop.yaml"
+    config.write_text(config.read_text().replace("eval:\n", "eval:\n  suites: [evals/tiny.yaml]\n"))
+    return Project.open(project.root)
+
+
+def test_with_a_suite_early_stopping_selects_on_its_primary_metric(train_project):
+    project = _with_suite(train_project)
+    dry = train(project, quiet=True, dry_run=True)
+    assert dry.settings["derived"]["early_stopping_metric"].startswith(
+        "eval_category_accuracy: category_accuracy of suite tiny on 8 items"
+    )
+    result = train(project, quiet=True, no_eval=True, overrides={"max_steps": 4, "eval_every_steps": 2})
+    run = get_run(project, result.run_name)
+    series = metric_series(project, run.id)
+    assert [step for step, _ in series["eval_category_accuracy"]] == [0, 2, 4]
+    assert all(0.0 <= value <= 1.0 for _, value in series["eval_category_accuracy"])
+    assert run.summary["best_metric"] == "eval_category_accuracy"
+    assert run.config["settings"]["early_stopping_metric"] == "eval_category_accuracy"
+
+
+def test_primary_selection_without_a_suite_is_a_usage_error_and_eval_loss_needs_no_suite(train_project):
+    from tuneloop.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="no eval suite"):
+        train(train_project, quiet=True, dry_run=True, overrides={"early_stopping_metric": "primary"})
+    project = _with_suite(train_project)
+    plain = train(project, quiet=True, dry_run=True, overrides={"early_stopping_metric": "eval_loss"})
+    assert plain.settings["early_stopping_metric"] == "eval_loss"
+
+
+def test_a_metric_tie_goes_to_the_lower_holdout_loss():
+    model = _Model()
+    tracker = BestTracker(patience=2, metric="eval_accuracy", higher_is_better=True)
+    for step, accuracy, loss in [(0, 0.0, 3.0), (1, 0.0, 2.0), (2, 0.0, 1.5), (3, 0.5, 1.6), (4, 0.5, 1.7)]:
+        tracker.observe(step, {"eval_accuracy": accuracy, "eval_loss": loss}, model)
+    assert tracker.step == 3 and not tracker.should_stop  # 0.0 three times did not stop the run
+    tracker.observe(5, {"eval_accuracy": 0.25, "eval_loss": 1.0}, model)
+    assert tracker.should_stop and tracker.value == 0.5

@@ -112,8 +112,15 @@ class TrainSection(StrictModel):
     ``early_stopping_min_delta`` (with the derived interval, one epoch); 0 never stops early."""
     early_stopping_min_delta: float = Field(default=0.0, ge=0)
     """The smallest drop of the holdout loss that counts as an improvement."""
+    early_stopping_metric: Literal["auto", "eval_loss", "primary"] = "auto"
+    """What early stopping and ``keep_best`` compare. ``primary``: the primary metric of the project's
+    first eval suite, scored on ``eval_metric_examples`` of its items at every holdout evaluation
+    (ties go to the lower holdout loss); ``eval_loss``: the holdout loss; ``auto``: ``primary`` when
+    the project has a suite whose primary metric needs no judge, else ``eval_loss``."""
+    eval_metric_examples: int = Field(default=50, ge=1)
+    """Suite items the primary metric is scored on during training (generation costs time)."""
     keep_best: bool = True
-    """Register the weights of the holdout evaluation with the lowest loss, not the last step's."""
+    """Register the weights of the best holdout evaluation, not the last step's."""
     eval_max_examples: int = Field(default=200, ge=1)
     """Holdout examples used for the eval loss during training (the eval stage uses all of them)."""
     report_to: list[Tracker] = Field(default_factory=list)
@@ -150,7 +157,9 @@ MAX_TARGET_EXAMPLES = 25_000
 
 def derive_examples_per_step(num_examples: int, world_size: int = 1) -> int:
     """``clamp(0.2% of the examples, 8, 64)``, rounded up to a multiple of the process count."""
-    batch = min(MAX_EXAMPLES_PER_STEP, max(MIN_EXAMPLES_PER_STEP, round(EXAMPLES_PER_STEP_SHARE * num_examples)))
+    batch = min(
+        MAX_EXAMPLES_PER_STEP, max(MIN_EXAMPLES_PER_STEP, round(EXAMPLES_PER_STEP_SHARE * num_examples))
+    )
     return math.ceil(batch / world_size) * world_size
 
 

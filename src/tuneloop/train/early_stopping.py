@@ -1,10 +1,14 @@
-"""Early stopping and best-checkpoint selection on the holdout loss.
+"""Early stopping and best-checkpoint selection on the holdout loss or the suite's primary metric.
 
 The loop reports every holdout evaluation to a :class:`BestTracker`. It keeps a CPU copy of the
-trainable weights of the evaluation with the lowest loss (for adapters a few megabytes), counts the
-evaluations since, and says when ``patience`` of them in a row brought no improvement. At the end of
-the run the loop puts the best weights back, so the registered version is the best one the run saw,
-and more epochs than needed cost time, not quality.
+trainable weights of the best evaluation (for adapters a few megabytes), counts the evaluations
+since, and says when ``patience`` of them in a row brought no improvement. At the end of the run the
+loop puts the best weights back, so the registered version is the best one the run saw, and more
+epochs than needed cost time, not quality.
+
+"Best" is the lowest holdout loss, or the highest primary metric of the project's suite
+(:mod:`tuneloop.evaluate.probe`) with ties broken by the holdout loss: a metric that stays at 0.0
+while the model learns the answers' format must not end the run.
 
 The tracker is saved beside each resumable checkpoint (``best.pt``, tagged with the checkpoint's
 step), so a resumed run keeps its best weights and its patience count.
@@ -46,24 +50,38 @@ class BestTracker:
     patience: int
     """Evaluations without improvement before stopping; 0 never stops."""
     min_delta: float = 0.0
+    """The smallest change of the metric that counts as an improvement."""
     keep_weights: bool = True
+    metric: str = "eval_loss"
+    """What is compared: ``eval_loss`` (lower is better) or ``eval_<primary metric>``."""
+    higher_is_better: bool = False
     step: int | None = None
+    value: float = math.nan
+    """The best evaluation's value of ``metric``."""
     eval_loss: float = math.inf
     since_best: int = 0
     weights: dict[str, Any] | None = field(default=None, repr=False)
 
-    def observe(self, step: int, eval_loss: float, model: Any) -> bool:
-        """Record one evaluation; True when it is the new best."""
-        if not math.isfinite(eval_loss):
+    def observe(self, step: int, values: dict[str, float], model: Any) -> bool:
+        """Record one evaluation (its metrics by name); True when it is the new best."""
+        value, loss = float(values.get(self.metric, math.nan)), float(values.get("eval_loss", math.nan))
+        if not math.isfinite(value):
             self.since_best += 1
             return False
-        if self.step is None or eval_loss < self.eval_loss - self.min_delta:
-            self.step, self.eval_loss, self.since_best = step, eval_loss, 0
+        if self.step is None or self._better(value, loss):
+            self.step, self.value, self.eval_loss, self.since_best = step, value, loss, 0
             if self.keep_weights:
                 self.weights = trainable_state(model)
             return True
         self.since_best += 1
         return False
+
+    def _better(self, value: float, loss: float) -> bool:
+        gain = value - self.value if self.higher_is_better else self.value - value
+        if gain > self.min_delta:
+            return True
+        # A tie on a task metric (0.0 twice while the format is being learned) goes to the lower loss.
+        return self.metric != "eval_loss" and gain == 0 and loss < self.eval_loss
 
     @property
     def should_stop(self) -> bool:
@@ -84,6 +102,7 @@ class BestTracker:
         payload = {
             "checkpoint_step": checkpoint_step,
             "step": self.step,
+            "value": self.value,
             "eval_loss": self.eval_loss,
             "since_best": self.since_best,
             "weights": self.weights,
@@ -102,6 +121,7 @@ class BestTracker:
         payload = torch.load(path, weights_only=True)
         if payload.get("checkpoint_step") != checkpoint_step:
             return False
-        self.step, self.eval_loss = payload["step"], float(payload["eval_loss"])
+        self.step, self.value = payload["step"], float(payload["value"])
+        self.eval_loss = float(payload["eval_loss"])
         self.since_best, self.weights = int(payload["since_best"]), payload["weights"]
         return True

@@ -76,6 +76,8 @@ def execute(inputs: RunInputs, *, state: Any, result: Any) -> Any:
         "stopped_early": loop_result.stopped_early,
         "best_step": loop_result.best_step,
         "best_eval_loss": loop_result.best_eval_loss,
+        "best_metric": loop_result.best_metric,
+        "best_value": loop_result.best_value,
         "kept_best": loop_result.restored_best,
     }
     result.status = loop_result.status
@@ -212,6 +214,7 @@ def _train(inputs: RunInputs, accelerator: Any, info: runs.RunInfo) -> tuple[Any
         eval_reference=eval_reference,
         full_logits=full_logits,
         log_metrics=log_metrics,
+        probe=inputs.probe,
         quiet=inputs.request.quiet,
         start=start,
         crash_after_step=inputs.request.crash_after_step,

@@ -126,6 +126,8 @@ class RunInputs:
     fingerprint: str
     resumed: Any = None
     """The :class:`~tuneloop.train.runs.RunInfo` being resumed, if any."""
+    probe: Any = None
+    """The suite metric early stopping selects on (:class:`~tuneloop.evaluate.probe.SuiteProbe`)."""
 
 
 def chat_template_text(project: Project) -> str | None:

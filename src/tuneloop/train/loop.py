@@ -58,6 +58,8 @@ class LoopContext:
     full_logits: bool = False
     """Compute logits everywhere and select (models whose forward lacks ``logits_to_keep``)."""
     log_metrics: MetricSink | None = None
+    probe: Any = None
+    """Scores the model on the suite's primary metric at each holdout evaluation (``probe.name``)."""
     quiet: bool = False
     start: CheckpointState | None = None
     crash_after_step: int | None = None
@@ -81,6 +83,9 @@ class LoopResult:
     best_step: int | None = None
     """The step of the lowest holdout loss; its weights are the final ones with ``keep_best``."""
     best_eval_loss: float | None = None
+    best_metric: str = "eval_loss"
+    """What "best" compared (``eval_loss`` or ``eval_<primary metric>``)."""
+    best_value: float | None = None
     restored_best: bool = False
     """The final weights are the best evaluation's, not the last step's."""
     cpu_seconds: float = 0.0
@@ -243,6 +248,14 @@ def evaluate_loss(ctx: LoopContext) -> dict[str, float]:
     return result
 
 
+def evaluate(ctx: LoopContext) -> dict[str, float]:
+    """The holdout loss, and the suite's primary metric when a probe is set."""
+    values = evaluate_loss(ctx)
+    if ctx.probe is not None:
+        values[ctx.probe.name] = ctx.probe(ctx.accelerator.unwrap_model(ctx.model))
+    return values
+
+
 def compute_reference(
     model: Any,
     items: list[TrainingItem],
@@ -323,6 +336,8 @@ def run_loop(ctx: LoopContext) -> LoopResult:
         ctx.settings.early_stopping_patience,
         ctx.settings.early_stopping_min_delta,
         keep_weights=ctx.settings.keep_best,
+        metric=ctx.probe.name if ctx.probe is not None else "eval_loss",
+        higher_is_better=ctx.probe.higher_is_better if ctx.probe is not None else False,
     )
     if ctx.start is not None:
         best.load(ctx.checkpoint_root.parent, ctx.start.step)
@@ -333,7 +348,7 @@ def run_loop(ctx: LoopContext) -> LoopResult:
         if ctx.log_metrics is not None and acc.is_main_process:
             ctx.log_metrics(step, values)
         if "eval_loss" in values:
-            best.observe(step, values["eval_loss"], ctx.model)
+            best.observe(step, values, ctx.model)
 
     def checkpoint(step: int) -> None:
         state = CheckpointState(step, ctx.plan.digest, tokens_seen, loss_tokens_seen, train_seconds)
@@ -350,7 +365,7 @@ def run_loop(ctx: LoopContext) -> LoopResult:
             best.save(ctx.checkpoint_root.parent, step)
 
     if ctx.start is None and ctx.eval_items and ctx.settings.eval_every_steps:
-        record(0, evaluate_loss(ctx))  # the starting point of the eval curve
+        record(0, evaluate(ctx))  # the starting point of the eval curve
     with stop_requests() as stop, progress_bar(quiet=ctx.quiet or not acc.is_main_process) as bar:
         task = bar.add_task("training", total=total_steps, completed=step_index, status="")
         while step_index < total_steps:
@@ -373,7 +388,7 @@ def run_loop(ctx: LoopContext) -> LoopResult:
                 and ctx.settings.eval_every_steps
                 and (step_index % ctx.settings.eval_every_steps == 0 or step_index == total_steps)
             ):
-                values |= evaluate_loss(ctx)
+                values |= evaluate(ctx)
             record(step_index, values)
             bar.update(task, completed=step_index, status=_status(values))
             if not math.isfinite(values["loss"]):
@@ -392,8 +407,7 @@ def run_loop(ctx: LoopContext) -> LoopResult:
                 stopped_early = True
                 break
     if ctx.eval_items and not ctx.settings.eval_every_steps and status == "completed":
-        final_eval = evaluate_loss(ctx)
-        record(step_index, final_eval)
+        record(step_index, evaluate(ctx))
     restored = False
     if status == "completed" and ctx.settings.keep_best and best.step is not None and best.step != step_index:
         restored = best.restore_into(ctx.model)
@@ -409,6 +423,8 @@ def run_loop(ctx: LoopContext) -> LoopResult:
         stopped_early=stopped_early,
         best_step=best.step,
         best_eval_loss=best.eval_loss if best.step is not None else None,
+        best_metric=best.metric,
+        best_value=best.value if best.step is not None else None,
         restored_best=restored,
     )
 

@@ -111,6 +111,7 @@ def train(project: Project, request: TrainRequest | None = None, **options: Any)
             Location(field="--resume"),
         )
     prepared = prepare(project, settings, data, tokenizer, choice, world_size=state.num_processes)
+    probe = _selection_probe(project, settings, choice, tokenizer, bool(prepared.eval_items), state)
     if not request.quiet and state.is_main_process:
         from tuneloop.train.commands import print_preflight
 
@@ -137,8 +138,39 @@ def train(project: Project, request: TrainRequest | None = None, **options: Any)
     )
     if request.sweep and resumed is None:
         _sweep(inputs, state)
-        result.settings = settings.to_dict()
+    inputs.probe = probe
+    result.settings = settings.to_dict()
     return execute(inputs, state=state, result=result)
+
+
+def _selection_probe(
+    project: Project, settings: TrainSettings, choice: Any, tokenizer: Any, has_holdout: bool, state: Any
+) -> Any:
+    """Resolve ``early_stopping_metric``: the suite probe to score with, or None for the holdout loss."""
+    from tuneloop.evaluate.probe import suite_probe
+
+    wanted = settings.early_stopping_metric
+    if wanted == "eval_loss" or not has_holdout:
+        return None
+    found = suite_probe(project, choice.resolved, tokenizer, limit=settings.eval_metric_examples)
+    if wanted not in ("auto", "primary"):  # a resumed run: resolved when it started
+        if found[0] is None or found[0].name != wanted:  # the suite changed since: fall back
+            settings.early_stopping_metric = "eval_loss"
+            return None
+        return found[0]
+    sharded = any(kind in str(state.distributed_type).upper() for kind in ("FSDP", "DEEPSPEED"))
+    probe, why = (None, "sharded weights cannot generate during training") if sharded else found
+    if probe is None and wanted == "primary":
+        raise InvalidInput(
+            "no_primary_metric",
+            f"train.early_stopping_metric is primary, but {why}",
+            Location(field="train.early_stopping_metric"),
+        )
+    settings.early_stopping_metric = probe.name if probe is not None else "eval_loss"
+    settings.derived["early_stopping_metric"] = f"{settings.early_stopping_metric}: " + (
+        why if probe is not None else f"the holdout loss ({why})"
+    )
+    return probe
 
 
 def _sweep(inputs: RunInputs, state: Any) -> None:

@@ -68,6 +68,10 @@ class TrainSettings:
     eval_max_examples: int
     early_stopping_patience: int
     early_stopping_min_delta: float
+    early_stopping_metric: str
+    """``auto``/``primary`` until resolved against the project's suites, then ``eval_loss`` or
+    ``eval_<metric>`` (:func:`tuneloop.train.run.train`)."""
+    eval_metric_examples: int
     keep_best: bool
     report_to: list[str]
     gradient_checkpointing: bool
@@ -164,6 +168,8 @@ def resolve_settings(
         eval_max_examples=section.eval_max_examples,
         early_stopping_patience=section.early_stopping_patience,
         early_stopping_min_delta=section.early_stopping_min_delta,
+        early_stopping_metric=section.early_stopping_metric,
+        eval_metric_examples=section.eval_metric_examples,
         keep_best=section.keep_best,
         report_to=list(section.report_to),
         gradient_checkpointing=checkpointing,

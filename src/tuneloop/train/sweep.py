@@ -31,7 +31,9 @@ PROXY_EVAL_EXAMPLES = 100
 SWEEPS = ("lr",)
 
 
-def proxy_plan(items: list[Any], settings: Any, total_steps: int, *, world_size: int = 1) -> tuple[list[Any], Any]:
+def proxy_plan(
+    items: list[Any], settings: Any, total_steps: int, *, world_size: int = 1
+) -> tuple[list[Any], Any]:
     """The slice of items and the batch plan every proxy run trains on."""
     from tuneloop.train.batching import build_plan
 
@@ -54,7 +56,9 @@ def proxy_plan(items: list[Any], settings: Any, total_steps: int, *, world_size:
     return subset, plan
 
 
-def sweep_learning_rate(inputs: Any, *, report: Callable[[str], None] | None = None) -> list[dict[str, float]]:
+def sweep_learning_rate(
+    inputs: Any, *, report: Callable[[str], None] | None = None
+) -> list[dict[str, float]]:
     """Run the proxies, set ``inputs.settings.learning_rate`` to the best rate, return every result."""
     from tuneloop.train.objectives import NEEDS_REFERENCE
 
