@@ -31,6 +31,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from tuneloop.train.verdict_metrics import PrimaryMetric, metric_number, primary_metrics
+
 Status = Literal["learned", "undertrained", "overfit", "did_not_learn", "unknown"]
 Severity = Literal["warning", "info"]
 
@@ -53,16 +55,6 @@ OVERFIT_RISE = 0.05
 of a holdout of a few hundred examples evaluated a handful of times."""
 MIN_IMPROVEMENT = 0.01
 """Learned anything: the lowest holdout loss is at least 1% below its step-0 value."""
-BUILTIN_SUITES = "builtin:"
-"""Suites whose references start with this are tuneloop's own (the forgetting check): they are shown
-against the foundation model but have no fit target."""
-
-
-def far_below(value: float, target: float) -> bool:
-    """``value`` is far below the fit ``target`` (the rule shared with the ``better_than`` gates)."""
-    from tuneloop.evaluate.gates import far_below_fit_target
-
-    return far_below_fit_target(value, target)
 
 
 @dataclass
@@ -73,56 +65,6 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass
-class PrimaryMetric:
-    """One suite's primary metric after training: the candidate against its foundation and target."""
-
-    suite: str
-    metric: str
-    candidate: float | None
-    foundation: float | None = None
-    delta: float | None = None
-    p_value: float | None = None
-    comparison: str | None = None
-    """The paired test's verdict against the foundation ("better", "no significant difference" ...)."""
-    fit_target: float | None = None
-    higher_is_better: bool | None = True
-
-    @property
-    def gap(self) -> float | None:
-        """How far the candidate is below the fit target (0 when it reached it)."""
-        if self.candidate is None or self.fit_target is None or self.higher_is_better is not True:
-            return None
-        return max(0.0, self.fit_target - self.candidate)
-
-    @property
-    def far_below_target(self) -> bool:
-        gap = self.gap
-        return bool(gap) and far_below(float(self.candidate or 0.0), float(self.fit_target or 0.0))
-
-    def describe(self) -> str:
-        """``support category_accuracy 0.040: foundation 0.000 (+0.040, better, p = 0.041); fit
-        target 0.9, 0.860 short (far below)``."""
-        text = f"{self.suite} {self.metric} {_num(self.candidate)}"
-        if self.foundation is not None:
-            text += f": foundation {_num(self.foundation)}"
-            if self.delta is not None:
-                text += f" ({self.delta:+.3f}, {self.comparison or '?'}"
-                text += f", p = {self.p_value:.3g})" if self.p_value is not None else ")"
-        gap = self.gap
-        if gap is not None:
-            text += f"; fit target {self.fit_target:g}, "
-            text += (
-                "reached"
-                if gap == 0
-                else f"{gap:.3f} short" + (" (far below)" if self.far_below_target else "")
-            )
-        return text
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "gap": self.gap, "far_below_target": self.far_below_target}
 
 
 @dataclass
@@ -181,7 +123,7 @@ def training_verdict(
     series = _series(history)
     train, holdout = series.get("loss", []), series.get("eval_loss", [])
     epochs = steps / steps_per_epoch if steps_per_epoch else None
-    primary = _primary_metrics(evaluation, fit_target)
+    primary = primary_metrics(evaluation, fit_target)
     findings: list[Finding] = []
     reasons: dict[str, str] = {}
     few = steps < MIN_STEPS and not stopped_early
@@ -403,7 +345,7 @@ def _metric_findings(
                     "not_better_than_foundation",
                     "warning",
                     f"{metric.suite} {metric.metric} {metric.candidate:.3f} is not significantly better than "
-                    f"the foundation model's {_num(metric.foundation)} ({metric.comparison})",
+                    f"the foundation model's {metric_number(metric.foundation)} ({metric.comparison})",
                 )
             )
         gap = metric.gap
@@ -435,60 +377,6 @@ def _metric_findings(
             )
 
 
-def _primary_metrics(
-    evaluation: Any, fit_target: float | Mapping[str, float | None] | None
-) -> list[PrimaryMetric]:
-    """Each suite's primary metric from the post-training evaluation (``DefaultSuitesResult``)."""
-    if isinstance(evaluation, list):
-        return list(evaluation)
-    outcomes = getattr(evaluation, "outcomes", None)
-    candidate = getattr(evaluation, "candidate", None)
-    if not outcomes or candidate is None:
-        return []
-    found = []
-    for outcome in outcomes:
-        recorded = getattr(outcome, "recorded", None)
-        if recorded is None:
-            continue
-        found.append(primary_from_report(recorded.data, candidate, _target_for(outcome.suite, fit_target)))
-    return [p for p in found if p is not None]
-
-
-def _target_for(reference: str, fit_target: float | Mapping[str, float | None] | None) -> float | None:
-    if isinstance(fit_target, Mapping):
-        return fit_target.get(reference)
-    return None if fit_target is None or reference.startswith(BUILTIN_SUITES) else float(fit_target)
-
-
-def primary_from_report(
-    data: Mapping[str, Any], candidate: str, fit_target: float | None
-) -> PrimaryMetric | None:
-    """The primary metric of one evaluation report (``report_data``) for ``candidate``."""
-    metric = data["suite"]["primary_metric"]
-    summary = data["models"].get(candidate, {}).get("summary", {}).get(metric)
-    if summary is None:
-        return None
-    found = next(
-        (
-            c
-            for c in data.get("comparisons", [])
-            if c["candidate"] == candidate and c["metric"] == metric and c["role"] == "foundation"
-        ),
-        None,
-    )
-    return PrimaryMetric(
-        suite=data["suite"]["name"],
-        metric=metric,
-        candidate=summary.get("mean"),
-        foundation=found["baseline_mean"] if found else None,
-        delta=found["delta"] if found else None,
-        p_value=found["p_value"] if found else None,
-        comparison=("unreliable" if found.get("unreliable") else found["verdict"]) if found else None,
-        fit_target=fit_target,
-        higher_is_better=summary.get("higher_is_better", True),
-    )
-
-
 def _headline(
     status: Status, reasons: dict[str, str], train: list[tuple[int, float]], holdout: list[tuple[int, float]]
 ) -> str:
@@ -501,7 +389,3 @@ def _headline(
     if status == "overfit":
         return f"overfit: {reasons['overfit']}"
     return f"did not learn: {reasons['did_not_learn']}"
-
-
-def _num(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
