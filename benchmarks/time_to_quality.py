@@ -192,7 +192,15 @@ def make_clinc(args: argparse.Namespace, workdir: Path) -> Task:
     validation, holdout = split_per_intent(holdout, args.validation_per_intent)
     root = workdir / "clinc150"
     root.mkdir(parents=True)
-    config = "project:\n  name: clinc\n  description: CLINC150 intent routing benchmark\ndata:\n  tag_fields: [intent]\n"
+    # The project a tuneloop user sets up: an eval suite on the validation split (exact match), which
+    # training's early stopping and best-weights selection use by default (train.early_stopping_metric).
+    write_jsonl(root / "validation.jsonl", [{**_row(r), "intent": _clinc_answer(r)} for r in validation])
+    (root / "evals").mkdir()
+    (root / "evals" / "clinc.yaml").write_text(CLINC_SUITE)
+    config = (
+        "project:\n  name: clinc\n  description: CLINC150 intent routing benchmark\n"
+        "data:\n  tag_fields: [intent]\neval:\n  suites: [evals/clinc.yaml]\n  forgetting_check: false\n"
+    )
     if args.model:
         config += f"model:\n  base: {args.model}\n"
     (root / "tuneloop.yaml").write_text(config)
@@ -209,6 +217,23 @@ def make_clinc(args: argparse.Namespace, workdir: Path) -> Task:
         description=f"{len(intents)} intents x {args.per_intent} training examples ({len(train)}), "
         f"{len(validation)} validation (tuneloop's holdout), {len(holdout)} test",
     )
+
+
+CLINC_SUITE = """name: clinc
+items: {file: ../validation.jsonl}
+category_field: intent
+generation: {max_new_tokens: 16, temperature: 0.0, batch_size: 32}
+metrics: [exact_match]
+primary_metric: exact_match
+"""
+
+
+def _row(record: Any) -> dict[str, Any]:
+    return {"messages": [{"role": m.role, "content": m.content} for m in record.messages]}
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
 
 
 def split_per_intent(records: list[Any], per_intent: int) -> tuple[list[Any], list[Any]]:
@@ -238,11 +263,12 @@ def make_support(args: argparse.Namespace, workdir: Path) -> Task:
     root.mkdir(parents=True)
     for name in ("train.jsonl", "holdout.jsonl"):
         shutil.copy2(SUPPORT / name, root / name)
+    # The example's own suite, on the validation split: what early stopping selects on by default.
+    shutil.copytree(SUPPORT / "evals", root / "evals")
+    suite = root / "evals" / "support.yaml"
+    suite.write_text(suite.read_text().replace("{file: ../holdout.jsonl}", "{file: ../validation.jsonl}"))
     config = (SUPPORT / "tuneloop.yaml").read_text()
-    # Training never runs the eval suites here (no_eval); drop them so nothing refers to evals/.
-    config = config.replace("  suites: [evals/support.yaml]", "  suites: []").replace(
-        "  forgetting_check: true", "  forgetting_check: false"
-    )
+    config = config.replace("  forgetting_check: true", "  forgetting_check: false")
     if args.model:
         config += f"\nmodel:\n  base: {args.model}\n"
     (root / "tuneloop.yaml").write_text(config)
@@ -256,6 +282,8 @@ def make_support(args: argparse.Namespace, workdir: Path) -> Task:
         holdout = holdout[: args.support_holdout]
     cut = round(len(holdout) * args.support_validation_share)
     validation, holdout = holdout[:cut], holdout[cut:]
+    rows = [json.loads(line) for line in (root / "holdout.jsonl").read_text().splitlines() if line.strip()]
+    write_jsonl(root / "validation.jsonl", rows[:cut])
     return Task(
         name="support",
         project=project,

@@ -7,8 +7,10 @@ loop puts the best weights back, so the registered version is the best one the r
 epochs than needed cost time, not quality.
 
 "Best" is the lowest holdout loss, or the highest primary metric of the project's suite
-(:mod:`tuneloop.evaluate.probe`) with ties broken by the holdout loss: a metric that stays at 0.0
-while the model learns the answers' format must not end the run.
+(:mod:`tuneloop.evaluate.probe`) with ties broken by the holdout loss. With a task metric, a tie
+still counts as progress (resets the patience) while the holdout loss falls by at least
+:data:`LOSS_PROGRESS`: a metric that stays at 0.0 while the model learns the answers' format must not
+end the run, and one that has plateaued while the loss only creeps down should.
 
 The tracker is saved beside each resumable checkpoint (``best.pt``, tagged with the checkpoint's
 step), so a resumed run keeps its best weights and its patience count.
@@ -22,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 BEST_FILE = "best.pt"
+LOSS_PROGRESS = 0.05
+"""A tie on the task metric is progress while the holdout loss falls by at least this share (the
+format-learning phase falls by tens of percent per evaluation; a converged run by a few)."""
 
 
 def trainable_state(model: Any) -> dict[str, Any]:
@@ -68,20 +73,26 @@ class BestTracker:
         if not math.isfinite(value):
             self.since_best += 1
             return False
-        if self.step is None or self._better(value, loss):
-            self.step, self.value, self.eval_loss, self.since_best = step, value, loss, 0
-            if self.keep_weights:
-                self.weights = trainable_state(model)
+        if self.step is None:
+            self._take(step, value, loss, model, progressed=True)
+            return True
+        gain = value - self.value if self.higher_is_better else self.value - value
+        if gain > self.min_delta:
+            self._take(step, value, loss, model, progressed=True)
+            return True
+        if self.metric != "eval_loss" and gain == 0 and loss < self.eval_loss:
+            # A tie goes to the lower loss; it is progress only while the loss falls substantially.
+            progressed = loss < self.eval_loss * (1 - LOSS_PROGRESS)
+            self._take(step, value, loss, model, progressed=progressed)
             return True
         self.since_best += 1
         return False
 
-    def _better(self, value: float, loss: float) -> bool:
-        gain = value - self.value if self.higher_is_better else self.value - value
-        if gain > self.min_delta:
-            return True
-        # A tie on a task metric (0.0 twice while the format is being learned) goes to the lower loss.
-        return self.metric != "eval_loss" and gain == 0 and loss < self.eval_loss
+    def _take(self, step: int, value: float, loss: float, model: Any, *, progressed: bool) -> None:
+        self.step, self.value, self.eval_loss = step, value, loss
+        self.since_best = 0 if progressed else self.since_best + 1
+        if self.keep_weights:
+            self.weights = trainable_state(model)
 
     @property
     def should_stop(self) -> bool:
