@@ -140,6 +140,8 @@ class RunResult:
     kind: str  # base | tuneloop | trl | grid
     steps: int | None = None
     train_s: float | None = None
+    """Optimizer steps, plus tuneloop's holdout evaluations (``eval_s``) that early stopping needs."""
+    eval_s: float | None = None
     wall_s: float | None = None
     tokens: int | None = None
     loss_tokens: int | None = None
@@ -152,7 +154,8 @@ class RunResult:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def per_s(self, count: int | None) -> float | None:
-        return count / self.train_s if count is not None and self.train_s else None
+        steps_s = (self.train_s or 0.0) - (self.eval_s or 0.0)  # tokens/s: optimizer steps only
+        return count / steps_s if count is not None and steps_s > 0 else None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -370,7 +373,10 @@ def run_tuneloop(
         name=name,
         kind=kind,
         steps=summary.get("steps"),
-        train_s=summary.get("train_seconds"),
+        # Holdout evaluations (loss, suite metric) are part of tuneloop's recipe: early stopping and
+        # the best weights need them, so they count as training time.
+        train_s=(summary.get("train_seconds") or 0.0) + (summary.get("eval_seconds") or 0.0),
+        eval_s=summary.get("eval_seconds"),
         wall_s=wall,
         tokens=summary.get("tokens"),
         loss_tokens=summary.get("loss_tokens"),
@@ -384,7 +390,8 @@ def run_tuneloop(
     if summary.get("stopped_early") or summary.get("best_step"):
         extra = f", stopped early: {summary.get('stopped_early')}, best step {summary.get('best_step')}"
     print(
-        f"[{task.name}] {name}: {out.steps} steps in {out.train_s:.1f} s (wall {wall:.1f} s){extra}",
+        f"[{task.name}] {name}: {out.steps} steps in {out.train_s:.1f} s (of which holdout evaluations "
+        f"{out.eval_s or 0:.1f} s; wall {wall:.1f} s){extra}",
         flush=True,
     )
     return out
@@ -659,7 +666,8 @@ def summarise(
             f"{_fmt(r.accuracy, '.3f'):>8}"
         )
     print(
-        "train s: sum of optimizer-step times; wall s: the whole training call (model load, tokenisation, "
+        "train s: sum of optimizer-step times, plus tuneloop's holdout evaluations (early stopping needs "
+        "them); wall s: the whole training call (model load, tokenisation, "
         "pre-flight, saving); processed = non-padding tokens through the model; trained = tokens with loss"
     )
     for r in runs[:4]:
@@ -714,6 +722,7 @@ def summarise(
         "trl_acc": _json_number(trl.accuracy),
         "grid_best_acc": _json_number(best.accuracy) if best else None,
         "tuneloop_train_s": _json_number(ours.train_s, 2),
+        "tuneloop_eval_s": _json_number(ours.eval_s, 2),
         "trl_train_s": _json_number(trl.train_s, 2),
         "tuneloop_wall_s": _json_number(ours.wall_s, 2),
         "trl_wall_s": _json_number(trl.wall_s, 2),

@@ -61,24 +61,9 @@ def execute(inputs: RunInputs, *, state: Any, result: Any) -> Any:
     finally:
         lock.release()
     result.metrics = loop_result.metrics
-    summary = {
-        "steps": loop_result.step,
-        "train_seconds": loop_result.train_seconds,
-        "tokens": loop_result.tokens_seen,
-        "loss_tokens": loop_result.loss_tokens_seen,
-        "tokens_per_second": loop_result.tokens_per_second,
-        "loss_tokens_per_second": loop_result.loss_tokens_per_second,
-        "cpu_seconds": loop_result.cpu_seconds,
+    summary = loop_result.summary() | {
         "processes": state.num_processes,
-        "ranks_agree": loop_result.ranks_agree,
-        "metrics": loop_result.metrics,
         "planned_steps": len(inputs.prepared.plan.steps),
-        "stopped_early": loop_result.stopped_early,
-        "best_step": loop_result.best_step,
-        "best_eval_loss": loop_result.best_eval_loss,
-        "best_metric": loop_result.best_metric,
-        "best_value": loop_result.best_value,
-        "kept_best": loop_result.restored_best,
     }
     result.status = loop_result.status
     if not state.is_main_process:

@@ -91,6 +91,30 @@ class LoopResult:
     cpu_seconds: float = 0.0
     """Processor time of this process in the training steps (all threads): with other work on the
     machine, tokens per CPU-second is steadier than tokens per wall-second."""
+    eval_seconds: float = 0.0
+    """Wall time of the holdout evaluations (loss and suite metric), not counted in ``train_seconds``:
+    the price of early stopping and best-weights selection."""
+
+    def summary(self) -> dict[str, Any]:
+        """What the run record keeps of the loop: work done, speed, early stopping, the best step."""
+        return {
+            "steps": self.step,
+            "train_seconds": self.train_seconds,
+            "tokens": self.tokens_seen,
+            "loss_tokens": self.loss_tokens_seen,
+            "tokens_per_second": self.tokens_per_second,
+            "loss_tokens_per_second": self.loss_tokens_per_second,
+            "cpu_seconds": self.cpu_seconds,
+            "eval_seconds": self.eval_seconds,
+            "ranks_agree": self.ranks_agree,
+            "metrics": self.metrics,
+            "stopped_early": self.stopped_early,
+            "best_step": self.best_step,
+            "best_eval_loss": self.best_eval_loss,
+            "best_metric": self.best_metric,
+            "best_value": self.best_value,
+            "kept_best": self.restored_best,
+        }
 
     @property
     def tokens_per_second(self) -> float:
@@ -342,6 +366,15 @@ def run_loop(ctx: LoopContext) -> LoopResult:
     if ctx.start is not None:
         best.load(ctx.checkpoint_root.parent, ctx.start.step)
 
+    eval_seconds = 0.0
+
+    def timed_evaluation() -> dict[str, float]:
+        nonlocal eval_seconds
+        began = time.perf_counter()
+        values = evaluate(ctx)
+        eval_seconds += time.perf_counter() - began
+        return values
+
     def record(step: int, values: dict[str, float]) -> None:
         latest.update(values)
         history.extend((step, k, v) for k, v in values.items())
@@ -365,7 +398,7 @@ def run_loop(ctx: LoopContext) -> LoopResult:
             best.save(ctx.checkpoint_root.parent, step)
 
     if ctx.start is None and ctx.eval_items and ctx.settings.eval_every_steps:
-        record(0, evaluate(ctx))  # the starting point of the eval curve
+        record(0, timed_evaluation())  # the starting point of the eval curve
     with stop_requests() as stop, progress_bar(quiet=ctx.quiet or not acc.is_main_process) as bar:
         task = bar.add_task("training", total=total_steps, completed=step_index, status="")
         while step_index < total_steps:
@@ -388,7 +421,7 @@ def run_loop(ctx: LoopContext) -> LoopResult:
                 and ctx.settings.eval_every_steps
                 and (step_index % ctx.settings.eval_every_steps == 0 or step_index == total_steps)
             ):
-                values |= evaluate(ctx)
+                values |= timed_evaluation()
             record(step_index, values)
             bar.update(task, completed=step_index, status=_status(values))
             if not math.isfinite(values["loss"]):
@@ -407,7 +440,7 @@ def run_loop(ctx: LoopContext) -> LoopResult:
                 stopped_early = True
                 break
     if ctx.eval_items and not ctx.settings.eval_every_steps and status == "completed":
-        record(step_index, evaluate(ctx))
+        record(step_index, timed_evaluation())
     restored = False
     if status == "completed" and ctx.settings.keep_best and best.step is not None and best.step != step_index:
         restored = best.restore_into(ctx.model)
@@ -420,6 +453,7 @@ def run_loop(ctx: LoopContext) -> LoopResult:
         tokens_seen,
         loss_tokens_seen,
         cpu_seconds=cpu_seconds,
+        eval_seconds=eval_seconds,
         stopped_early=stopped_early,
         best_step=best.step,
         best_eval_loss=best.eval_loss if best.step is not None else None,
