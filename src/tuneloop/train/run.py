@@ -209,7 +209,6 @@ def prepare(
 ) -> Prepared:
     """Tokenize, plan the batches and run the pre-flight checks (no model weights are loaded)."""
     from tuneloop.models.resolve import count_parameters
-    from tuneloop.train.batching import build_plan
     from tuneloop.train.modeling import generation_eos_from_files
     from tuneloop.train.preflight import (
         check_end_of_turn,
@@ -219,7 +218,7 @@ def prepare(
         marked_text,
         render_segments,
     )
-    from tuneloop.train.settings import finish_batching, finish_intervals
+    from tuneloop.train.settings import finish_batching, finish_intervals, plan_batches
 
     system_prompt = project.config.project.system_prompt
     all_items = _tokenize(data.records, tokenizer, settings, system_prompt)
@@ -241,18 +240,7 @@ def prepare(
     if not report.ok:
         return Prepared(items, eval_items, None, report)
     finish_batching(settings, len(items), world_size=world_size)
-    plan = build_plan(
-        items,
-        seed=settings.seed,
-        epochs=settings.epochs,
-        max_steps=settings.max_steps,
-        examples_per_step=settings.examples_per_step,
-        tokens_per_step=settings.tokens_per_step,
-        micro_batch_tokens=settings.micro_batch_tokens,
-        max_micro_batch=settings.max_micro_batch,
-        packing=settings.packing,
-        world_size=world_size,
-    )
+    plan = plan_batches(items, settings, max_steps=settings.max_steps, world_size=world_size)
     finish_intervals(
         settings, len(plan.steps), steps_per_epoch=plan.steps_per_epoch, has_holdout=bool(eval_items)
     )

@@ -219,6 +219,26 @@ def finish_batching(settings: TrainSettings, num_examples: int, *, world_size: i
         )
 
 
+def plan_batches(
+    items: list[Any], settings: TrainSettings, *, max_steps: int | None, world_size: int = 1
+) -> Any:
+    """The run's batch plan (:func:`~tuneloop.train.batching.build_plan`) from its settings."""
+    from tuneloop.train.batching import build_plan
+
+    return build_plan(
+        items,
+        seed=settings.seed,
+        epochs=settings.epochs,
+        max_steps=max_steps,
+        examples_per_step=settings.examples_per_step,
+        tokens_per_step=settings.tokens_per_step,
+        micro_batch_tokens=settings.micro_batch_tokens,
+        max_micro_batch=settings.max_micro_batch,
+        packing=settings.packing,
+        world_size=world_size,
+    )
+
+
 def finish_intervals(
     settings: TrainSettings, total_steps: int, *, steps_per_epoch: float, has_holdout: bool
 ) -> None:

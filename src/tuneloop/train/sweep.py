@@ -35,25 +35,13 @@ def proxy_plan(
     items: list[Any], settings: Any, total_steps: int, *, world_size: int = 1
 ) -> tuple[list[Any], Any]:
     """The slice of items and the batch plan every proxy run trains on."""
-    from tuneloop.train.batching import build_plan
+    from tuneloop.train.settings import plan_batches
 
     order = list(range(len(items)))
     random.Random(settings.seed).shuffle(order)
     subset = [items[i] for i in order[:PROXY_EXAMPLES]]
     steps = int(min(PROXY_STEPS[1], max(PROXY_STEPS[0], math.ceil(total_steps / 4))))
-    plan = build_plan(
-        subset,
-        seed=settings.seed,
-        epochs=settings.epochs,
-        max_steps=steps,
-        examples_per_step=settings.examples_per_step,
-        tokens_per_step=settings.tokens_per_step,
-        micro_batch_tokens=settings.micro_batch_tokens,
-        max_micro_batch=settings.max_micro_batch,
-        packing=settings.packing,
-        world_size=world_size,
-    )
-    return subset, plan
+    return subset, plan_batches(subset, settings, max_steps=steps, world_size=world_size)
 
 
 def sweep_learning_rate(
