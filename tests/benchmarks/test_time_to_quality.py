@@ -27,7 +27,7 @@ def test_quick_run_prints_one_json_line_per_dataset(bundled_model_dir, tmp_path)
     done = subprocess.run(
         [sys.executable, str(SCRIPT), "--quick", "--clinc-dir", str(CLINC), "--workdir", str(tmp_path / "work"),
          "--out", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=2400,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     printed = [json.loads(line) for line in done.stdout.splitlines() if line.startswith('{"dataset"')]

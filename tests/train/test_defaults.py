@@ -306,7 +306,13 @@ def test_a_metric_tie_goes_to_the_lower_holdout_loss():
 def test_a_plateaued_metric_stops_the_run_while_the_loss_only_creeps_down():
     model = _Model()
     tracker = BestTracker(patience=2, metric="eval_accuracy", higher_is_better=True)
-    for step, accuracy, loss in [(0, 0.0, 6.0), (1, 0.0, 0.6), (2, 0.9, 0.44), (3, 0.9, 0.43), (4, 0.9, 0.42)]:
+    for step, accuracy, loss in [
+        (0, 0.0, 6.0),
+        (1, 0.0, 0.6),
+        (2, 0.9, 0.44),
+        (3, 0.9, 0.43),
+        (4, 0.9, 0.42),
+    ]:
         tracker.observe(step, {"eval_accuracy": accuracy, "eval_loss": loss}, model)
     assert tracker.should_stop  # two evaluations whose loss fell by under 5%
     assert tracker.step == 4 and tracker.eval_loss == 0.42  # the kept weights: the lowest loss of the tie
