@@ -12,9 +12,8 @@ from train_helpers import conversations, write_jsonl
 
 from tuneloop.config.train import TrainSection, derive_epochs, derive_examples_per_step
 from tuneloop.train import get_run, metric_series, train
-from tuneloop.train.batching import build_plan
 from tuneloop.train.early_stopping import BestTracker
-from tuneloop.train.settings import finish_batching, resolve_settings, supervised_learning_rate
+from tuneloop.train.settings import finish_batching, plan_batches, resolve_settings, supervised_learning_rate
 from tuneloop.train.tokenize import IGNORE, TokenizedSequence, TrainingItem
 
 
@@ -35,18 +34,8 @@ def _derived_plan(items: list[TrainingItem], *, world_size: int = 1):
         TrainSection(), device="cpu", model_dir=_model_dir(), max_length=512, catalog_targets=None
     )
     finish_batching(settings, len(items), world_size=world_size)
-    plan = build_plan(
-        items,
-        seed=settings.seed,
-        epochs=settings.epochs,
-        max_steps=None,
-        examples_per_step=settings.examples_per_step,
-        tokens_per_step=settings.tokens_per_step,
-        micro_batch_tokens=4096,
-        max_micro_batch=64,
-        packing=False,
-        world_size=world_size,
-    )
+    settings.micro_batch_tokens, settings.max_micro_batch, settings.packing = 4096, 64, False
+    plan = plan_batches(items, settings, max_steps=None, world_size=world_size)
     return settings, plan
 
 

@@ -131,8 +131,6 @@ def _open_run(inputs: RunInputs, environment: dict[str, Any]) -> runs.RunInfo:
 
 
 def _train(inputs: RunInputs, accelerator: Any, info: runs.RunInfo) -> tuple[Any, Path, Any]:
-    import torch
-    from transformers import get_scheduler
 
     from tuneloop.train.modeling import load_for_training, supports_label_logits
 
@@ -147,14 +145,7 @@ def _train(inputs: RunInputs, accelerator: Any, info: runs.RunInfo) -> tuple[Any
         inputs.choice.resolved, settings, device=accelerator.device.type, tokenizer=tokenizer,
         model_dtype=project.config.model.dtype,
     )  # fmt: skip
-    optimizer = torch.optim.AdamW(
-        _parameter_groups(trained.model, settings.weight_decay), lr=settings.learning_rate
-    )
-    total = len(prepared.plan.steps)
-    warmup = round(settings.warmup_ratio * total)
-    scheduler = get_scheduler(
-        SCHEDULERS[settings.scheduler], optimizer, num_warmup_steps=warmup, num_training_steps=total
-    )
+    optimizer, scheduler = optimizer_and_scheduler(trained.model, settings, len(prepared.plan.steps))
     model, optimizer = accelerator.prepare(trained.model, optimizer)
     accelerator.register_for_checkpointing(scheduler)
     full_logits = not supports_label_logits(trained.model)
@@ -280,6 +271,22 @@ def _reference(model: Any, items: list[Any], path: Path, accelerator: Any, commo
         torch.save(reference, tmp)
         tmp.replace(path)
     return reference
+
+
+def optimizer_and_scheduler(model: Any, settings: Any, total_steps: int) -> tuple[Any, Any]:
+    """AdamW at ``settings.learning_rate`` and the warm-up + decay schedule over ``total_steps``
+    (the real run and the sweep's proxy runs alike)."""
+    import torch
+    from transformers import get_scheduler
+
+    optimizer = torch.optim.AdamW(_parameter_groups(model, settings.weight_decay), lr=settings.learning_rate)
+    scheduler = get_scheduler(
+        SCHEDULERS[settings.scheduler],
+        optimizer,
+        num_warmup_steps=round(settings.warmup_ratio * total_steps),
+        num_training_steps=total_steps,
+    )
+    return optimizer, scheduler
 
 
 def _parameter_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:

@@ -101,9 +101,8 @@ def _proxy_run(inputs: Any, rate: float, items: list[Any], eval_items: list[Any]
     import torch
     from accelerate import Accelerator
     from accelerate.utils import set_seed
-    from transformers import get_scheduler
 
-    from tuneloop.train.execute import SCHEDULERS, _parameter_groups
+    from tuneloop.train.execute import optimizer_and_scheduler
     from tuneloop.train.loop import LoopContext, run_loop
     from tuneloop.train.modeling import load_for_training, supports_label_logits
 
@@ -125,14 +124,7 @@ def _proxy_run(inputs: Any, rate: float, items: list[Any], eval_items: list[Any]
         tokenizer=inputs.tokenizer,
         model_dtype=inputs.project.config.model.dtype,
     )
-    optimizer = torch.optim.AdamW(_parameter_groups(trained.model, settings.weight_decay), lr=rate)
-    total = len(plan.steps)
-    scheduler = get_scheduler(
-        SCHEDULERS[settings.scheduler],
-        optimizer,
-        num_warmup_steps=round(settings.warmup_ratio * total),
-        num_training_steps=total,
-    )
+    optimizer, scheduler = optimizer_and_scheduler(trained.model, settings, len(plan.steps))
     model, optimizer = accelerator.prepare(trained.model, optimizer)
     with tempfile.TemporaryDirectory(prefix="tuneloop-sweep-") as scratch:
         ctx = LoopContext(
