@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -17,10 +18,14 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+from tuneloop.progress import SILENT, Task
+from tuneloop.progress import Progress as StageProgress
 
 T = TypeVar("T")
 
@@ -75,6 +80,46 @@ def track(items: Iterable[T], total: int | None, description: str, quiet: bool =
         for item in items:
             yield item
             bar.advance(task)
+
+
+class _RichTask:
+    def __init__(self, bar: Progress, task: TaskID) -> None:
+        self._bar, self._task = bar, task
+
+    def advance(self, amount: float = 1, *, status: str | None = None) -> None:
+        if status is None:
+            self._bar.advance(self._task, amount)
+        else:
+            self._bar.update(self._task, advance=amount, status=status)
+
+    def update(
+        self, *, total: float | None = None, completed: float | None = None, status: str | None = None
+    ) -> None:
+        fields: dict[str, Any] = {} if status is None else {"status": status}
+        self._bar.update(self._task, total=total, completed=completed, **fields)
+
+
+class RichProgress:
+    """The CLI's :class:`tuneloop.progress.Progress`: messages and bars (count, elapsed, ETA) on
+    stderr, so stdout stays free for ``--json``."""
+
+    def info(self, message: str) -> None:
+        err_console.print(message, markup=False)
+
+    def warning(self, message: str) -> None:
+        err_console.print(f"warning: {message}", markup=False, style="yellow")
+
+    @contextmanager
+    def task(
+        self, description: str, total: float | None = None, *, completed: float = 0, transient: bool = True
+    ) -> Iterator[Task]:
+        with progress_bar(transient=transient) as bar:
+            yield _RichTask(bar, bar.add_task(description, total=total, completed=completed, status=""))
+
+
+def stage_progress(*, quiet: bool = False) -> StageProgress:
+    """What a verb passes to its stage: bars and messages, or nothing under ``--quiet``/``--json``."""
+    return SILENT if quiet else RichProgress()
 
 
 def format_error(err: object) -> str:

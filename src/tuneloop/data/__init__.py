@@ -24,7 +24,7 @@ _EXPORTS = {
     "convert_record": "tuneloop.data.convert",
     "DuplicateReport": "tuneloop.data.dedup",
     "find_duplicates": "tuneloop.data.dedup",
-    "Finding": "tuneloop.data.findings",
+    "Finding": "tuneloop.findings",
     "FORMATS": "tuneloop.data.formats",
     "LoadedDataset": "tuneloop.data.load",
     "load_dataset": "tuneloop.data.load",
@@ -59,7 +59,6 @@ if TYPE_CHECKING:
     from tuneloop.data.contamination import holdout_contamination
     from tuneloop.data.convert import CONVERTERS, convert_record
     from tuneloop.data.dedup import DuplicateReport, find_duplicates
-    from tuneloop.data.findings import Finding
     from tuneloop.data.formats import FORMATS
     from tuneloop.data.load import LoadedDataset, load_dataset, load_records
     from tuneloop.data.pii import PiiFinding, detect_pii
@@ -84,6 +83,7 @@ if TYPE_CHECKING:
         load_dataset_version_records,
         register_dataset_version,
     )
+    from tuneloop.findings import Finding
 
 
 def __getattr__(name: str) -> Any:

@@ -16,7 +16,6 @@ from typing import Any
 from tuneloop.config.data import DataSection
 from tuneloop.data import analyses
 from tuneloop.data.balance import tag_field
-from tuneloop.data.findings import Finding
 from tuneloop.data.index import TextIndex, build_index
 from tuneloop.data.load import LoadedDataset, load_dataset
 from tuneloop.data.problems import ProblemLog
@@ -25,6 +24,7 @@ from tuneloop.data.readers import TEXT_SUFFIXES, approximate_tokens
 from tuneloop.data.records import Record, dataset_digest
 from tuneloop.data.template import TokenReport
 from tuneloop.data.versions import DatasetVersionInfo, register_dataset_version
+from tuneloop.findings import Finding
 from tuneloop.project import Project
 
 

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 
 from tuneloop.data.conflicts import find_conflicts, looks_like_labels
 from tuneloop.data.dedup import find_duplicates
-from tuneloop.data.findings import MAX_ITEMS, where
+from tuneloop.data.findings import where
 from tuneloop.data.template import percentiles, token_report
 from tuneloop.data.text import full_text, preview, prompt_text, response_text
+from tuneloop.findings import MAX_ITEMS
 
 if TYPE_CHECKING:
     from tuneloop.data.check import CheckContext

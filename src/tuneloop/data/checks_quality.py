@@ -14,9 +14,10 @@ from tuneloop.data.diversity import (
     mean_pairwise_similarity,
     sample_indices,
 )
-from tuneloop.data.findings import MAX_ITEMS, where
+from tuneloop.data.findings import where
 from tuneloop.data.sensitive import scan_rows
 from tuneloop.data.text import full_text, preview, prompt_text, response_text
+from tuneloop.findings import MAX_ITEMS
 
 if TYPE_CHECKING:
     from tuneloop.data.check import CheckContext

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from tuneloop.data.records import Message, Record, messages_as_dicts
+from tuneloop.models.chat_template import render_chat
 
 
 @dataclass
@@ -39,9 +40,7 @@ class TokenizedExample:
 
 
 def _render(tokenizer: Any, messages: list[dict[str, Any]], tools: Any, generation: bool) -> str:
-    return tokenizer.apply_chat_template(
-        messages, tools=tools, tokenize=False, add_generation_prompt=generation
-    )
+    return render_chat(tokenizer, messages, tools=tools, ending="open" if generation else "closed")
 
 
 def assistant_token_mask(

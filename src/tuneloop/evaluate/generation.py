@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from tuneloop.console import progress_bar
 from tuneloop.evaluate.cache import GenerationCache, cache_key
 from tuneloop.evaluate.decoding import Generation, GenerationSettings, generate_one_batch
+from tuneloop.models.chat_template import render_chat
 
 if TYPE_CHECKING:
     from tuneloop.models.loading import LoadedModel
@@ -39,9 +40,7 @@ def render_prompt(tokenizer: Any, conversation: Conversation) -> str:
     (judges start their answer with ``{"score":``; red-team prefill attacks use the same path). The
     returned :class:`Generation` holds only the continuation.
     """
-    if conversation and conversation[-1].get("role") == "assistant":
-        return tokenizer.apply_chat_template(conversation, continue_final_message=True, tokenize=False)
-    return tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+    return render_chat(tokenizer, conversation, ending="auto")
 
 
 def generation_key(identity: str, prompt: str, settings: GenerationSettings) -> str:

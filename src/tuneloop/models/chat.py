@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from tuneloop.models.chat_template import render_chat
 from tuneloop.models.loading import LoadedModel, autocast_context
 
 
@@ -33,9 +34,8 @@ def stream_chat(loaded: LoadedModel, messages: list[dict[str, str]], settings: C
     from transformers import TextIteratorStreamer
 
     tokenizer = loaded.tokenizer
-    inputs = tokenizer.apply_chat_template(
-        messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-    ).to(loaded.device)
+    text = render_chat(tokenizer, messages, ending="open")
+    inputs = tokenizer(text, return_tensors="pt", add_special_tokens=False).to(loaded.device)
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
     sampling = settings.temperature > 0
     kwargs = {

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from tuneloop.models.chat_template import render_chat
 from tuneloop.train.batching import TrainingPlan
 from tuneloop.train.settings import TrainSettings, activation_bytes_per_token
 from tuneloop.train.tokenize import IGNORE, TokenizedSequence, TrainingItem
@@ -84,8 +85,8 @@ def end_of_turn_token(tokenizer: Any, catalog_token: str | None) -> str | None:
         return catalog_token
     if getattr(tokenizer, "chat_template", None):
         probe = "tuneloop-probe-answer"
-        text = tokenizer.apply_chat_template(
-            [{"role": "user", "content": "hi"}, {"role": "assistant", "content": probe}], tokenize=False
+        text = render_chat(
+            tokenizer, [{"role": "user", "content": "hi"}, {"role": "assistant", "content": probe}]
         )
         after = text[text.rfind(probe) + len(probe) :]
         specials = sorted(

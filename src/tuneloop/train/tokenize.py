@@ -110,7 +110,9 @@ class ChatRenderer:
 
     def tokenize_all(self, messages: list[Message], source: str, tools: Any = None) -> TokenizedSequence:
         """Every token of the rendered conversation is trained (``loss_masking: full``)."""
-        text = self.tokenizer.apply_chat_template(messages_as_dicts(messages), tools=tools, tokenize=False)
+        from tuneloop.models.chat_template import render_chat
+
+        text = render_chat(self.tokenizer, messages_as_dicts(messages), tools=tools)
         ids = list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
         return self.finish(ids, list(ids), source)
 
