@@ -397,9 +397,9 @@ def main() -> None:
 
     import torch
 
+    from tuneloop.models.cost import count_parameters, measure_matmul_flops
     from tuneloop.models.loading import cpu_supports_fast_bf16
-    from tuneloop.models.resolve import ResolvedModel, count_parameters, resolve_model
-    from tuneloop.train.preflight import measure_matmul_flops
+    from tuneloop.models.resolve import ResolvedModel, resolve_model
 
     torch.manual_seed(0)
     print(

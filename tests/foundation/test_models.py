@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from tuneloop.errors import InvalidInput, NotFound
+from tuneloop.models.cost import count_parameters
 from tuneloop.models.refs import parse_model_ref
-from tuneloop.models.resolve import chat_template_sha256, count_parameters, resolve_model
+from tuneloop.models.resolve import chat_template_sha256, resolve_model
 
 
 @pytest.mark.parametrize(

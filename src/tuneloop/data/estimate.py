@@ -1,8 +1,7 @@
 """Cost and time of training on a dataset: tokens x epochs, a measured CPU probe, stated GPU assumptions.
 
-Compute per token: about 6·N FLOPs for full fine-tuning (forward 2·N, backward 4·N) and about 4·N for
-LoRA (the frozen weights need no weight gradients, so the backward pass is roughly halved), N being
-the base model's parameter count. GPU time = FLOPs / (peak bf16 dense FLOP/s x MFU), with the peaks
+Compute per token comes from the one cost model, :mod:`tuneloop.models.cost` (6·N FLOPs for full
+fine-tuning, 4·N for the LoRA family, N the base model's parameters). GPU time = FLOPs / (peak bf16 dense FLOP/s x MFU), with the peaks
 from the vendors' datasheets and an MFU (model FLOPs utilisation) of 35%, typical of well-tuned
 fine-tuning at moderate sequence lengths. The CPU estimate is measured, not assumed: a few
 forward+backward steps of the actual base model on this machine (``--estimate-time``).
@@ -10,12 +9,14 @@ forward+backward steps of the actual base model on this machine (``--estimate-ti
 
 from __future__ import annotations
 
-import json
-import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tuneloop.models.cost import count_parameters, training_flops_per_token
+
+__all__ = ["count_parameters", "estimate_training", "measure_cpu_throughput"]
 
 
 @dataclass(frozen=True)
@@ -34,24 +35,6 @@ GPU_ASSUMPTIONS = [
     ),
 ]
 MFU = 0.35
-FLOPS_PER_PARAM_TOKEN = {"full": 6.0, "lora": 4.0, "qlora": 4.0, "dora": 4.0}
-
-
-def count_parameters(model_dir: Path) -> int | None:
-    """Parameters of a safetensors model, read from the file headers (no weights loaded)."""
-    total = 0
-    files = sorted(model_dir.glob("*.safetensors"))
-    for path in files:
-        with path.open("rb") as handle:
-            size = struct.unpack("<Q", handle.read(8))[0]
-            header = json.loads(handle.read(size))
-        for name, entry in header.items():
-            if name != "__metadata__":
-                count = 1
-                for dim in entry["shape"]:
-                    count *= dim
-                total += count
-    return total or None
 
 
 def estimate_training(
@@ -65,7 +48,7 @@ def estimate_training(
 ) -> dict[str, Any]:
     """Tokens, FLOPs and wall-time estimates for ``epochs`` over the dataset."""
     tokens = processed_tokens * epochs
-    factor = FLOPS_PER_PARAM_TOKEN.get(adapter, 6.0)
+    factor = training_flops_per_token(1, adapter=adapter)
     result: dict[str, Any] = {
         "epochs": epochs,
         "processed_tokens_per_epoch": processed_tokens,

@@ -21,6 +21,7 @@ from tuneloop.models.bundled import (
     read_manifest,
     weights_sha256,
 )
+from tuneloop.models.cost import count_parameters
 from tuneloop.models.refs import ModelRef, parse_model_ref
 from tuneloop.project import Project, model_cache_dir
 from tuneloop.store import BaseModelRecord, sha256_bytes
@@ -164,22 +165,6 @@ def chat_template_sha256(model_dir: Path) -> str | None:
     elif config.is_file():
         template = json.loads(config.read_text()).get("chat_template")
     return sha256_bytes(json.dumps(template).encode()) if template else None
-
-
-def count_parameters(model_dir: Path) -> int:
-    """Parameters stored in a model directory, read from safetensors headers (no weights loaded)."""
-    from safetensors import safe_open
-
-    total = 0
-    for path in sorted(model_dir.glob("*.safetensors")):
-        with safe_open(str(path), framework="pt") as handle:
-            for name in handle.keys():  # noqa: SIM118 - safe_open is not a mapping
-                shape = handle.get_slice(name).get_shape()
-                count = 1
-                for dim in shape:
-                    count *= dim
-                total += count
-    return total
 
 
 def _record_pull(project: Project, resolved: ResolvedModel) -> None:

@@ -9,11 +9,11 @@ time from the model's size, the plan and a short matmul measurement of this mach
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from tuneloop.models.chat_template import render_chat
+from tuneloop.models.cost import adapter_parameters, measure_matmul_flops, training_flops_per_token
 from tuneloop.train.batching import TrainingPlan
 from tuneloop.train.settings import TrainSettings, activation_bytes_per_token
 from tuneloop.train.tokenize import IGNORE, TokenizedSequence, TrainingItem
@@ -200,45 +200,6 @@ def check_items(report: PreflightReport, items: list[TrainingItem], dropped: lis
             "truncated",
             f"{len(truncated)} sequences exceed model.max_length and were cut (first: {truncated[0]})",
         )
-
-
-def measure_matmul_flops(dtype_name: str = "float32", seconds: float = 0.3, size: int = 1024) -> float:
-    """Achieved FLOP/s of a square matmul on this machine (the best of repeated runs)."""
-    import torch
-
-    dtype = getattr(torch, dtype_name)
-    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
-    a @ b
-    best, deadline = float("inf"), time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        begin = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - begin)
-    return 2 * size**3 / best
-
-
-def training_flops_per_token(parameters: int, *, adapter: str, checkpointing: bool) -> float:
-    """Forward 2N; backward 2N for activation gradients plus 2N for weight gradients when every
-    weight trains (full), about nothing extra for adapters; checkpointing adds a second forward."""
-    flops = 2 * parameters + 2 * parameters + (2 * parameters if adapter == "full" else 0)
-    return flops + (2 * parameters if checkpointing else 0)
-
-
-def adapter_parameters(model_dir: Any, targets: list[str] | str, rank: int) -> int:
-    """LoRA parameters, ``r x (in + out)`` per adapted weight, from the safetensors headers."""
-    from safetensors import safe_open
-
-    total = 0
-    for path in sorted(model_dir.glob("*.safetensors")):
-        with safe_open(str(path), framework="pt") as handle:
-            for name in handle.keys():  # noqa: SIM118 - safe_open is not a mapping
-                shape = handle.get_slice(name).get_shape()
-                module = name.removesuffix(".weight").rsplit(".", 1)[-1]
-                if len(shape) != 2 or not name.endswith(".weight") or "embed" in name or "lm_head" in name:
-                    continue
-                if targets == "all-linear" or module in targets:
-                    total += rank * (shape[0] + shape[1])
-    return total
 
 
 def estimate(

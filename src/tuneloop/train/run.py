@@ -208,7 +208,7 @@ def prepare(
     project: Project, settings: TrainSettings, data: Any, tokenizer: Any, choice: Any, *, world_size: int = 1
 ) -> Prepared:
     """Tokenize, plan the batches and run the pre-flight checks (no model weights are loaded)."""
-    from tuneloop.models.resolve import count_parameters
+    from tuneloop.models.cost import count_parameters
     from tuneloop.train.modeling import generation_eos_from_files
     from tuneloop.train.preflight import (
         check_end_of_turn,
