@@ -9,7 +9,7 @@ import pytest
 from evalhelpers import SUPPORT_ROWS, answer
 from sqlalchemy import func, select
 
-from tuneloop.evaluate.results import compare_evaluations, list_evaluations, load_report, record_run
+from tuneloop.evaluate.evaluations import compare_evaluations, list_evaluations, load_report, record_run
 from tuneloop.evaluate.runner import run_suite
 from tuneloop.project import Project
 from tuneloop.registry import list_results, register_model_version, set_alias

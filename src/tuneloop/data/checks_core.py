@@ -80,14 +80,10 @@ def tokens(ctx: CheckContext) -> None:
     ctx.report["lengths_words"] = percentiles(ctx.index.word_counts[: len(ctx.records)])
     if ctx.tokenizer is None:
         return
-    bar = ctx.progress
-    task = bar.add_task("tokenizing (chat template)", total=len(ctx.records), status="") if bar else None
-    report = token_report(
-        ctx.tokenizer, ctx.records, ctx.max_length, ctx.system_prompt,
-        progress=(lambda: bar.advance(task)) if bar else None,
-    )  # fmt: skip
-    if bar:
-        bar.remove_task(task)
+    with ctx.progress.task("tokenizing (chat template)", total=len(ctx.records)) as task:
+        report = token_report(
+            ctx.tokenizer, ctx.records, ctx.max_length, ctx.system_prompt, progress=task.advance
+        )
     ctx.tokens = report
     summary = report.summary()
     over = report.overlength

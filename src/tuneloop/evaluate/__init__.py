@@ -54,7 +54,7 @@ from tuneloop.evaluate.metrics import (
     register_metric,
     score_outputs,
 )
-from tuneloop.evaluate.results import RecordedRun, compare_evaluations, list_evaluations, record_run
+from tuneloop.evaluate.evaluations import RecordedRun, compare_evaluations, list_evaluations, record_run
 from tuneloop.evaluate.runner import EvalRun, MetricComparison, run_suite
 from tuneloop.evaluate.score_file import score_files
 from tuneloop.evaluate.stats import (

@@ -56,7 +56,7 @@ def run(
     json_output: JsonFlag = False,
 ) -> None:
     """Evaluate models on a suite against their baselines (foundation, parent, production), with paired stats."""
-    from tuneloop.evaluate.results import record_run
+    from tuneloop.evaluate.evaluations import record_run
     from tuneloop.evaluate.runner import run_suite
 
     project = _project()
@@ -118,7 +118,7 @@ def score(
     """Score answers produced elsewhere (an outgoing model, production logs) without generating."""
     from tuneloop.errors import InvalidInput
     from tuneloop.evaluate.metrics import parse_metric_options
-    from tuneloop.evaluate.results import record_run
+    from tuneloop.evaluate.evaluations import record_run
     from tuneloop.evaluate.score_file import adhoc_suite, score_files
     from tuneloop.evaluate.suites import load_suite
     from tuneloop.project import Project
@@ -267,7 +267,7 @@ def gate(
 ) -> None:
     """Apply the regression gates; exit 1 when one fails. Results are attached to the model version."""
     from tuneloop.evaluate.defaults import default_suite_references
-    from tuneloop.evaluate.results import record_run
+    from tuneloop.evaluate.evaluations import record_run
     from tuneloop.evaluate.runner import run_suite
 
     project = _project()
@@ -317,7 +317,7 @@ def show(
     json_output: JsonFlag = False,
 ) -> None:
     """Show a stored evaluation: its summary table, gates and report path."""
-    from tuneloop.evaluate.results import get_evaluation, load_report, readable_report
+    from tuneloop.evaluate.evaluations import get_evaluation, load_report, readable_report
 
     project = _project()
     info = get_evaluation(project, evaluation_id)
@@ -347,7 +347,7 @@ def list_evaluations(
     json_output: JsonFlag = False,
 ) -> None:
     """List stored evaluations, gates, scorings and fit checks."""
-    from tuneloop.evaluate.results import list_evaluations as stored
+    from tuneloop.evaluate.evaluations import list_evaluations as stored
 
     results = stored(_project(), model=model, suite=suite)
     if json_output:
@@ -379,7 +379,7 @@ def compare(
     json_output: JsonFlag = False,
 ) -> None:
     """Compare two stored evaluations item by item (the second's model against the first's)."""
-    from tuneloop.evaluate.results import compare_evaluations, get_evaluation
+    from tuneloop.evaluate.evaluations import compare_evaluations, get_evaluation
 
     project = _project()
     diffs = compare_evaluations(project, first, second)

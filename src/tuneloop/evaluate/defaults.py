@@ -18,7 +18,7 @@ from tuneloop.evaluate.suites import BUILTIN_PREFIX
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from tuneloop.evaluate.results import RecordedRun
+    from tuneloop.evaluate.evaluations import RecordedRun
     from tuneloop.project import Project
 
 GENERAL_SUITE = f"{BUILTIN_PREFIX}general"
@@ -154,7 +154,7 @@ def run_default_suites(
     project: Project, candidate_reference: str, *, progress: bool = True
 ) -> DefaultSuitesResult:
     """Run the project's default suites on a new candidate and store the results (see module docs)."""
-    from tuneloop.evaluate.results import record_run
+    from tuneloop.evaluate.evaluations import record_run
     from tuneloop.evaluate.runner import run_suite
 
     result = DefaultSuitesResult(candidate_reference)

@@ -172,7 +172,7 @@ class LocalModelJudge:
             for r in requests
         ]
         generations = generate_for_model(
-            self.project, self.settings.model, conversations, settings, progress=False
+            self.project, self.settings.model, conversations, settings
         )
         return [r.prefill + g.text for r, g in zip(requests, generations, strict=True)]
 

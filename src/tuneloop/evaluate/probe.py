@@ -64,7 +64,7 @@ class SuiteProbe:
         try:
             with torch.no_grad():
                 generations = generate_batch(
-                    loaded, self.conversations, self.suite.suite.generation, cache=None, progress=False
+                    loaded, self.conversations, self.suite.suite.generation, tools=tools_of(self.items)
                 )
         finally:
             model.train(was_training)

@@ -18,6 +18,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tuneloop.config.evaluate import EvalSection
 from tuneloop.errors import ConfigError, InvalidInput, Location, TuneloopError
 from tuneloop.evaluate.generation import Generation
 from tuneloop.evaluate.items import EvalItem, item_id, load_items
@@ -182,20 +183,20 @@ def score_files(
             )
         generations[baseline_ref] = [by_id[item.id] for item in items]
         plan.baselines["baseline"] = baseline_ref
-    use_cache = project.config.eval.cache if project else True
+    config = project.config.eval if project is not None else EvalSection()
+    use_cache = config.cache
     context = scoring_context(project, loaded, use_cache, judge_backend)
     models = {ref: _model_run(ref, items, gens, loaded, context) for ref, gens in generations.items()}
     eval_plan = EvaluationPlan([plan])
-    config = project.config.eval if project else None
     comparisons = compare_models(
         models,
         eval_plan,
         loaded,
         items,
         context,
-        alpha=config.significance if config else 0.05,
-        n_resamples=config.bootstrap_resamples if config else 10_000,
-        max_failure_rate=config.judge.max_failure_rate if config else 0.1,
+        alpha=config.significance,
+        n_resamples=config.bootstrap_resamples,
+        max_failure_rate=config.judge.max_failure_rate,
     )
     run = EvalRun(
         loaded,
@@ -203,7 +204,7 @@ def score_files(
         eval_plan,
         models,
         comparisons,
-        config.significance if config else 0.05,
+        config.significance,
         loaded.suite.generation,
     )
     run.gates = evaluate_gates(run, gates_for(loaded, project), project)

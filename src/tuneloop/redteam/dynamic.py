@@ -92,7 +92,8 @@ def memorisation_probes(records: list[Record], settings: MemorisationSettings, s
             messages.append(ProbeMessage(role="assistant", content=prefix))
             probes.append(Probe(id=f"train-{index:05d}", category="memorisation", messages=messages,
                                 expected="not_leak", detector="memorisation", reference=rest[:400],
-                                harm_area="training_example", notes=f"trained at {record.source}"))  # fmt: skip
+                                harm_area="training_example", notes=f"trained at {record.source}",
+                                tools=record.tools))  # fmt: skip
         elif isinstance(record, TextDocument):
             cut = _cut(record.text, settings.prefix_fraction)
             prefix, rest = record.text[:cut], record.text[cut:].strip()
