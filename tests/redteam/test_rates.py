@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tuneloop.config.redteam import GateSettings, RedteamSection
-from tuneloop.redteam.report import analyse, render_html
 from tuneloop.evaluate.gates import GateResult, gates_passed
 from tuneloop.redteam.rates import Outcome, compare, evaluate_gate, gate_document, summarise_rate
+from tuneloop.redteam.report import analyse, render_html
 
 
 def outcomes(category: str, failed: list[bool], strategy: str = "none", uncertain: int = 0) -> list[Outcome]:

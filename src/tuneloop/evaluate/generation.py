@@ -49,7 +49,9 @@ def render_prompt(tokenizer: Any, conversation: Conversation, tools: Tools = Non
     return render_chat(tokenizer, conversation, tools=tools, ending="auto")
 
 
-def _render_all(tokenizer: Any, conversations: Sequence[Conversation], tools: Sequence[Tools] | None) -> list[str]:
+def _render_all(
+    tokenizer: Any, conversations: Sequence[Conversation], tools: Sequence[Tools] | None
+) -> list[str]:
     offered = list(tools) if tools is not None else [None] * len(conversations)
     if len(offered) != len(conversations):
         raise ValueError(f"{len(offered)} tool lists for {len(conversations)} conversations")

@@ -61,7 +61,9 @@ class EvalItem:
         }
 
 
-def item_id(messages: list[dict[str, Any]], reference: str | None, tools: list[dict[str, Any]] | None = None) -> str:
+def item_id(
+    messages: list[dict[str, Any]], reference: str | None, tools: list[dict[str, Any]] | None = None
+) -> str:
     # Items without tools keep the ids they always had (stored scores pair on them).
     content: list[Any] = [messages, reference] if not tools else [messages, reference, tools]
     payload = json.dumps(content, sort_keys=True, ensure_ascii=False)
@@ -78,7 +80,12 @@ def item_from_record(record: Record) -> EvalItem | None:
     reference = record.final_answer()
     tools = record.tools if record.kind == "conversation" else None
     return EvalItem(
-        item_id(prompt, reference, tools), prompt, reference, dict(record.tags), str(record.source), tools=tools
+        item_id(prompt, reference, tools),
+        prompt,
+        reference,
+        dict(record.tags),
+        str(record.source),
+        tools=tools,
     )
 
 
@@ -167,7 +174,9 @@ def _from_production(project: Project, sample: int, seed: int, since_days: int |
 def load_items(loaded: LoadedSuite, project: Project | None) -> list[EvalItem]:
     """The suite's items, in file order (``limit`` keeps the first N)."""
     source = loaded.suite.items
-    tag_fields = source.tag_fields or (project.config.data if project is not None else DataSection()).tag_fields
+    tag_fields = (
+        source.tag_fields or (project.config.data if project is not None else DataSection()).tag_fields
+    )
     if source.inline is not None:
         items = _inline(source.inline, str(loaded.path))
     elif source.file is not None:

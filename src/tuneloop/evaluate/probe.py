@@ -19,7 +19,7 @@ from tuneloop.evaluate.defaults import default_suite_references
 from tuneloop.evaluate.generation import generate_batch
 from tuneloop.evaluate.items import EvalItem, load_items
 from tuneloop.evaluate.metrics import get_metric, outputs_of
-from tuneloop.evaluate.runner import conversations_for, score_model, scoring_context
+from tuneloop.evaluate.runner import conversations_for, score_model, scoring_context, tools_of
 from tuneloop.evaluate.suites import BUILTIN_PREFIX, LoadedSuite, load_suite
 from tuneloop.models.loading import LoadedModel
 

@@ -26,7 +26,9 @@ from typing import Any
 
 from tuneloop.config.redteam import RedteamSection
 from tuneloop.errors import InvalidInput
+from tuneloop.evaluate.gates import GateResult, gates_passed
 from tuneloop.models.refs import parse_model_ref
+from tuneloop.progress import SILENT, Progress
 from tuneloop.project import Project
 from tuneloop.redteam import dynamic
 from tuneloop.redteam.detectors import DetectorSettings, detector_for, judge_probe
@@ -38,8 +40,6 @@ from tuneloop.redteam.probes import (
     load_probe_file,
     sample_probes,
 )
-from tuneloop.evaluate.gates import GateResult, gates_passed
-from tuneloop.progress import SILENT, Progress
 from tuneloop.redteam.rates import Outcome, blocking_categories, gate_document
 from tuneloop.redteam.strategies import apply_strategies
 
@@ -185,7 +185,9 @@ def answer_probes(project: Project, reference: str, probes: list[Probe], config:
     system = project.config.project.system_prompt if config.use_project_prompt else None
     conversations = [prepare_conversation(p, system) for p in probes]
     tools = [p.tools for p in probes] if any(p.tools for p in probes) else None
-    generations = generate_for_model(project, reference, conversations, settings, progress=progress, tools=tools)
+    generations = generate_for_model(
+        project, reference, conversations, settings, progress=progress, tools=tools
+    )
     answers = [g.samples or (g.text,) for g in generations]
     depth = max((len(p.turns or []) for p in probes), default=0)
     for turn in range(depth):
@@ -364,7 +366,11 @@ def gate(
     baseline_rows = data["outcomes"].get("baseline")
     baseline = [Outcome(**o) for o in baseline_rows] if baseline_rows is not None else None
     _, gates = analyse(
-        candidate, baseline, project.config.redteam, model=model.reference, baseline_model=data.get("baseline")
+        candidate,
+        baseline,
+        project.config.redteam,
+        model=model.reference,
+        baseline_model=data.get("baseline"),
     )
     document, passed = gate_document(gates), gates_passed(gates)
     info = attach_result(

@@ -96,7 +96,9 @@ class StoredRedteam:
     html: Path | None
 
 
-def stored_result(project: Project, result_id: int | None = None, *, model: str | None = None) -> StoredRedteam:
+def stored_result(
+    project: Project, result_id: int | None = None, *, model: str | None = None
+) -> StoredRedteam:
     """Result ``result_id``, else the latest (of ``model`` when given)."""
     if result_id is not None:
         found = get_result(project, result_id)
@@ -109,7 +111,9 @@ def stored_result(project: Project, result_id: int | None = None, *, model: str 
         if not results:
             raise NotFound(
                 "no_results",
-                "no red-team results yet" + (f" for {model}" if model else "") + "; run `tuneloop redteam run`",
+                "no red-team results yet"
+                + (f" for {model}" if model else "")
+                + "; run `tuneloop redteam run`",
             )
         found = results[-1]
     data = (

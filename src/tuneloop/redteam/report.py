@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from tuneloop.config.redteam import RedteamSection
+from tuneloop.evaluate.gates import GateResult
 from tuneloop.evaluate.refusal import MEASURED_QUALITY
 from tuneloop.redteam.judge import agreement
 from tuneloop.redteam.probes import ALL_CATEGORIES
-from tuneloop.evaluate.gates import GateResult
 from tuneloop.redteam.rates import Outcome, compare, evaluate_gate, gate_document, group, summarise_rate
 from tuneloop.reports import Report, bar_chart, heatmap
 
