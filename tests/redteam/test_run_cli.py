@@ -63,7 +63,7 @@ def test_gate_exit_code_follows_the_outcomes(
     """A candidate that complies where its baseline refused fails the gate (exit 1) and is recorded."""
     import tuneloop.redteam.campaign as run_module
 
-    def fake_answers(project, reference, probes, config, options):
+    def fake_answers(project, reference, probes, config, options, progress):
         refuse = reference != registered_candidate
         return [
             (
