@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import inspect as sql_inspect
 from sqlalchemy import select
 
+from tuneloop.config import ProjectConfig
 from tuneloop.config.data import DataSection
 from tuneloop.errors import InvalidInput, Location, NotFound
 from tuneloop.store import sha256_bytes
@@ -220,7 +221,7 @@ def system_prompt_for(suite: Suite, project: Project | None) -> str | None:
     if suite.system_prompt is None or suite.system_prompt.lower() == "none":
         return None
     if suite.system_prompt == "project":
-        return project.config.project.system_prompt if project else None
+        return (project.config if project is not None else ProjectConfig()).project.system_prompt
     return suite.system_prompt
 
 
