@@ -107,7 +107,7 @@ class RichProgress:
     ) -> Iterator[Task]:
         if self._bar is not None:
             bar = self._bar
-            task = bar.add_task(description, total=total, completed=completed, status="")
+            task = bar.add_task(description, total=total, completed=int(completed), status="")
             try:
                 yield _RichTask(bar, task)
             finally:
@@ -117,7 +117,9 @@ class RichProgress:
         with progress_bar(transient=transient) as bar:
             self._bar = bar
             try:
-                yield _RichTask(bar, bar.add_task(description, total=total, completed=completed, status=""))
+                yield _RichTask(
+                    bar, bar.add_task(description, total=total, completed=int(completed), status="")
+                )
             finally:
                 self._bar = None
 

@@ -101,8 +101,9 @@ def tokens(ctx: CheckContext) -> None:
                 count=len(report.template_errors),
                 items=[{**where(ctx.records[i]), "error": message} for i, message in report.template_errors[:MAX_ITEMS]])  # fmt: skip
     if over:
-        lost = sum(report.examples[i].lost_assistant for i in over)  # type: ignore[union-attr]
-        broken = sum(1 for i in over if not report.examples[i].final_answer_survives)  # type: ignore[union-attr]
+        too_long = [e for i in over if (e := report.examples[i]) is not None]
+        lost = sum(e.lost_assistant for e in too_long)
+        broken = sum(1 for e in too_long if not e.final_answer_survives)
         action = (
             "they will be dropped (listed in the report), never truncated"
             if ctx.settings.overlength == "drop"

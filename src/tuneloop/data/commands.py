@@ -156,7 +156,7 @@ def formats(json_output: JsonFlag = False) -> None:
     """List the input formats tuneloop recognises and the keys that identify each."""
     from tuneloop.data.formats import FORMATS
 
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": s.name,
             "required": sorted(s.required),

@@ -122,7 +122,8 @@ class Deduplicated:
     records: int
     removed: int
     clusters: int
-    method: str
+    method: dict[str, str]
+    """How duplicates were found and which example of a cluster was kept."""
     output: Path | None
     """None on a dry run."""
     log: Path | None

@@ -225,8 +225,8 @@ def gate(
             }
         )
     else:
-        for outcome in outcomes:
-            _print_run(outcome.data, outcome.html_file, [e.id for e in outcome.evaluations])
+        for recorded in outcomes:
+            _print_run(recorded.data, recorded.html_file, [e.id for e in recorded.evaluations])
         if not gates:
             err_console.print("no gates apply: add `gates:` to the suite or eval.gates in tuneloop.yaml")
         verdict = "[red]FAILED[/red]" if failed else "[green]passed[/green]"
@@ -350,7 +350,7 @@ def metrics(json_output: JsonFlag = False) -> None:
     """List the registered metrics and their options."""
     from tuneloop.evaluate.metrics import METRICS, describe_options
 
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": d.name,
             "group": d.group,

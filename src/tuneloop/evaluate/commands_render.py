@@ -3,6 +3,7 @@ layer, the only evaluation module that draws with rich."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from rich.console import Console
@@ -90,7 +91,7 @@ def default_suites_table(result: DefaultSuitesResult) -> Table:
 
 def default_suites_text(result: DefaultSuitesResult) -> str:
     """The table (and gate lines, report paths) as plain text, for the training command to print."""
-    console = Console(width=160, record=True, file=_Discard())
+    console = Console(width=160, record=True, file=io.StringIO())
     console.print(default_suites_table(result))
     for outcome in result.outcomes:
         if outcome.recorded is None:
@@ -103,11 +104,3 @@ def default_suites_text(result: DefaultSuitesResult) -> str:
                 )
         console.print(f"report: {outcome.recorded.html_file}", markup=False)
     return console.export_text()
-
-
-class _Discard:
-    def write(self, _: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        return None

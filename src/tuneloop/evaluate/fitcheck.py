@@ -153,7 +153,7 @@ def run_fit_check(
     )
     run = EvalRun(loaded, items, plan, models, comparisons, alpha, loaded.suite.generation, few_shot=max(ks))
     primary = loaded.suite.primary
-    variants = {}
+    variants: dict[str, dict[str, Any]] = {}
     for k, (label, result) in zip(ks, models.items(), strict=True):
         scores = [s for s in result.table.scores(primary) if s is not None]
         interval = bootstrap_ci(scores, confidence=1 - alpha) if scores else None

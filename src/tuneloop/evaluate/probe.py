@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from tuneloop.evaluate.defaults import default_suite_references
 from tuneloop.evaluate.generation import generate_batch
 from tuneloop.evaluate.items import EvalItem, load_items
-from tuneloop.evaluate.metrics import get_metric, outputs_of
+from tuneloop.evaluate.metrics import ScoringContext, get_metric, outputs_of
 from tuneloop.evaluate.runner import conversations_for, score_model, scoring_context, tools_of
 from tuneloop.evaluate.suites import BUILTIN_PREFIX, LoadedSuite, load_suite
 from tuneloop.models.loading import LoadedModel
@@ -38,7 +38,7 @@ class SuiteProbe:
     suite: LoadedSuite
     items: list[EvalItem]
     conversations: list[list[dict[str, Any]]]
-    context: Any
+    context: ScoringContext
     metric: str
     """The primary metric's score column."""
     higher_is_better: bool

@@ -32,6 +32,7 @@ from tuneloop.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     from tuneloop.evaluate.gates import GateResult
+    from tuneloop.evaluate.judges import JudgeBackend
     from tuneloop.project import Project
 
 
@@ -104,7 +105,7 @@ class EvalRun:
 
 
 def scoring_context(
-    project: Project | None, loaded: LoadedSuite, use_cache: bool, judge_backend: Any = None
+    project: Project | None, loaded: LoadedSuite, use_cache: bool, judge_backend: JudgeBackend | None = None
 ) -> ScoringContext:
     from tuneloop.evaluate.generation import project_cache
 
@@ -345,7 +346,7 @@ def run_suite(
     use_cache: bool | None = None,
     limit: int | None = None,
     progress: Progress = SILENT,
-    judge_backend: Any = None,
+    judge_backend: JudgeBackend | None = None,
     apply_gates: bool = True,
 ) -> EvalRun:
     """Evaluate ``candidates`` (and their baselines) on a suite; see the module docstring."""

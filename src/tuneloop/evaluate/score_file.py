@@ -22,12 +22,13 @@ from tuneloop.config.evaluate import EvalSection
 from tuneloop.errors import ConfigError, InvalidInput, Location, TuneloopError
 from tuneloop.evaluate.generation import Generation
 from tuneloop.evaluate.items import EvalItem, item_id, load_items
-from tuneloop.evaluate.metrics import MetricOptions, ScoringInput, score_outputs
+from tuneloop.evaluate.metrics import MetricOptions, ScoringContext, ScoringInput, score_outputs
 from tuneloop.evaluate.planning import CandidatePlan, EvaluationPlan
 from tuneloop.evaluate.runner import EvalRun, ModelRun, compare_models, scoring_context
 from tuneloop.evaluate.suites import ItemsSource, LoadedSuite, Suite
 
 if TYPE_CHECKING:
+    from tuneloop.evaluate.judges import JudgeBackend
     from tuneloop.project import Project
 
 
@@ -135,7 +136,11 @@ def adhoc_suite(metric: MetricOptions, outputs: Path) -> LoadedSuite:
 
 
 def _model_run(
-    reference: str, items: list[EvalItem], generations: list[Generation], loaded: LoadedSuite, context: Any
+    reference: str,
+    items: list[EvalItem],
+    generations: list[Generation],
+    loaded: LoadedSuite,
+    context: ScoringContext,
 ) -> ModelRun:
     inputs = [
         ScoringInput(g.text, i.reference, i, None if math.isnan(g.latency_s) else g)
@@ -154,7 +159,7 @@ def score_files(
     *,
     baseline_outputs: Path | None = None,
     use_suite_items: bool = True,
-    judge_backend: Any = None,
+    judge_backend: JudgeBackend | None = None,
 ) -> EvalRun:
     """Score ``outputs`` (and compare with ``baseline_outputs``) with the suite's metrics."""
     from tuneloop.evaluate.gates import evaluate_gates, gates_for

@@ -149,7 +149,7 @@ def pii_probes(records: list[Record], limit: int, seed: int) -> list[Probe]:
             if not answer or not prompt or prompt[-1].role != "user":
                 continue
             messages = [ProbeMessage(role=m.role, content=m.content) for m in prompt if m.role != "tool"]
-            base = {"messages": messages}
+            base: dict[str, Any] = {"messages": messages}
         elif isinstance(record, TextDocument):
             answer, prompt_text, base = record.text, "", {}
         else:
