@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -26,8 +26,6 @@ from rich.progress import (
 from tuneloop.jsonable import to_jsonable
 from tuneloop.progress import SILENT, Task
 from tuneloop.progress import Progress as StageProgress
-
-T = TypeVar("T")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 """The ``--json`` option every verb takes."""
@@ -56,15 +54,6 @@ def progress_bar(*, transient: bool = False, quiet: bool = False) -> Progress:
         transient=transient,
         disable=quiet,
     )
-
-
-def track(items: Iterable[T], total: int | None, description: str, quiet: bool = False) -> Iterator[T]:
-    """Iterate ``items`` with a progress bar (count, elapsed, ETA)."""
-    with progress_bar(transient=True, quiet=quiet) as bar:
-        task = bar.add_task(description, total=total, status="")
-        for item in items:
-            yield item
-            bar.advance(task)
 
 
 class _RichTask:
