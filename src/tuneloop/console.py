@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -24,31 +23,15 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from tuneloop.jsonable import to_jsonable
 from tuneloop.progress import SILENT, Task
 from tuneloop.progress import Progress as StageProgress
-
-T = TypeVar("T")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 """The ``--json`` option every verb takes."""
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def to_jsonable(value: Any) -> Any:
-    """Pydantic models, dataclasses-like objects and paths into plain JSON values."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [to_jsonable(v) for v in value]
-    if hasattr(value, "to_dict"):
-        return to_jsonable(value.to_dict())
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
 
 
 def print_json(value: Any) -> None:
@@ -73,15 +56,6 @@ def progress_bar(*, transient: bool = False, quiet: bool = False) -> Progress:
     )
 
 
-def track(items: Iterable[T], total: int | None, description: str, quiet: bool = False) -> Iterator[T]:
-    """Iterate ``items`` with a progress bar (count, elapsed, ETA)."""
-    with progress_bar(transient=True, quiet=quiet) as bar:
-        task = bar.add_task(description, total=total, status="")
-        for item in items:
-            yield item
-            bar.advance(task)
-
-
 class _RichTask:
     def __init__(self, bar: Progress, task: TaskID) -> None:
         self._bar, self._task = bar, task
@@ -101,7 +75,14 @@ class _RichTask:
 
 class RichProgress:
     """The CLI's :class:`tuneloop.progress.Progress`: messages and bars (count, elapsed, ETA) on
-    stderr, so stdout stays free for ``--json``."""
+    stderr, so stdout stays free for ``--json``.
+
+    A task opened while another runs (the data check's tokenizer inside its overall bar) is drawn
+    as a second line of the same display: a terminal holds one live display at a time.
+    """
+
+    def __init__(self) -> None:
+        self._bar: Progress | None = None
 
     def info(self, message: str) -> None:
         err_console.print(message, markup=False)
@@ -113,8 +94,23 @@ class RichProgress:
     def task(
         self, description: str, total: float | None = None, *, completed: float = 0, transient: bool = True
     ) -> Iterator[Task]:
+        if self._bar is not None:
+            bar = self._bar
+            task = bar.add_task(description, total=total, completed=int(completed), status="")
+            try:
+                yield _RichTask(bar, task)
+            finally:
+                if transient:
+                    bar.remove_task(task)
+            return
         with progress_bar(transient=transient) as bar:
-            yield _RichTask(bar, bar.add_task(description, total=total, completed=completed, status=""))
+            self._bar = bar
+            try:
+                yield _RichTask(
+                    bar, bar.add_task(description, total=total, completed=int(completed), status="")
+                )
+            finally:
+                self._bar = None
 
 
 def stage_progress(*, quiet: bool = False) -> StageProgress:

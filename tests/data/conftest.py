@@ -6,9 +6,6 @@ from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "support"
-
 
 @pytest.fixture
 def data_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path) -> Path:

@@ -12,6 +12,9 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "support"
+
 SYLLABLES = [
     "ka",
     "lo",

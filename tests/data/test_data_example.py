@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from datahelpers import EXAMPLE
 
-from conftest import EXAMPLE
 from tuneloop.config import load_config
 from tuneloop.data import load_records
 

@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from datahelpers import FIXTURES
 
-from conftest import FIXTURES
 from tuneloop.data import PROBLEM_CODES, DataInvalid, load_records
 
 EXPECTED: dict[str, list[list[object]]] = json.loads((FIXTURES / "expected.json").read_text())

@@ -86,7 +86,9 @@ def scripted_answers(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, Cal
     from tuneloop.evaluate.generation import Generation
 
     def install(script: dict[str, Callable[[str], str]]) -> None:
-        def fake_generate(project, reference, conversations, settings, *, use_cache=True, progress=True):
+        def fake_generate(
+            project, reference, conversations, settings, *, use_cache=True, progress=None, tools=None
+        ):
             fn = script[reference]
             results = []
             for conversation in conversations:

@@ -42,8 +42,8 @@ def test_batched_equals_single_on_the_bundled_model(bundled_model_dir: Path) -> 
         )
     ]
     settings = GenerationSettings(max_new_tokens=16, batch_size=4)
-    batched = generate_batch(loaded, convs, settings, progress=False, autocast=False)
-    single = [generate_batch(loaded, [c], settings, progress=False, autocast=False)[0] for c in convs]
+    batched = generate_batch(loaded, convs, settings, autocast=False)
+    single = [generate_batch(loaded, [c], settings, autocast=False)[0] for c in convs]
     assert [g.text for g in batched] == [g.text for g in single]
     assert "paris" in batched[0].text.lower()
 

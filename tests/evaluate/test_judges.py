@@ -143,14 +143,31 @@ def test_pairwise_metric_with_content_aware_and_position_biased_judges() -> None
     assert broken[0].score is None and broken[0].error
 
 
-def test_local_model_judge_runs_mechanically(lively_model_dir: Path) -> None:
-    """A tiny random model is a useless judge, but the path works: answers parse or fail, counted."""
+def test_local_model_judge_counts_a_useless_model_as_failures(lively_model_dir: Path) -> None:
+    """A tiny random model is a useless judge: it continues the ``{"score": `` prefill with noise, so
+    every item fails as unparseable after the first try and its one retry, and no score is invented."""
     settings = JudgeSettings(model=str(lively_model_dir), max_tokens=16, max_retries=1)
     judge = LocalModelJudge(settings, None)
     values = rubric_scores(judge, ["an answer", "another"])
     assert len(values) == 2
     for value in values:
-        assert (value.score is None and value.error) or 0.0 <= value.score <= 1.0
+        assert value.score is None and (value.error or "").startswith("unparseable verdict")
+        assert value.details["attempts"] == 2 and value.details["raw"].startswith('{"score": ')
+
+
+def test_local_model_judge_continues_its_prefill(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local judge asks the model to continue ``{"score": `` and parses prefill + continuation."""
+    asked: list[list[dict]] = []
+
+    def answer(project, reference, conversations, settings, **kwargs):
+        asked.extend(conversations)
+        return [Generation(" 4}", 2, 2, 0.01, "stop") for _ in conversations]
+
+    monkeypatch.setattr("tuneloop.evaluate.generation.generate_for_model", answer)
+    judge = LocalModelJudge(JudgeSettings(model="judge-model", max_retries=0), None)
+    (value,) = rubric_scores(judge, ["an answer"])
+    assert value.score == pytest.approx(0.75) and value.details["raw_score"] == 4
+    assert asked[0][-1] == {"role": "assistant", "content": '{"score": '}
 
 
 def test_verdicts_are_cached_failures_are_not(tmp_path: Path) -> None:

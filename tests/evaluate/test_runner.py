@@ -9,7 +9,7 @@ import pytest
 from evalhelpers import SUPPORT_ROWS, answer
 from sqlalchemy import func, select
 
-from tuneloop.evaluate.results import compare_evaluations, list_evaluations, load_report, record_run
+from tuneloop.evaluate.evaluations import compare_evaluations, list_evaluations, load_report, record_run
 from tuneloop.evaluate.runner import run_suite
 from tuneloop.project import Project
 from tuneloop.registry import list_results, register_model_version, set_alias
@@ -53,7 +53,7 @@ def versions(support_project: Project, lively_model_dir: Path, lively_model_dir_
 def test_candidate_against_foundation_and_production(versions, scripted_answers) -> None:
     project, foundation = versions
     scripted_answers({"proj:2": correct, "proj:1": wrong_priority, foundation: refusal})
-    run = run_suite(project, "support", ["proj:2"], progress=False)
+    run = run_suite(project, "support", ["proj:2"])
     plan = run.plan.candidates[0]
     assert (
         plan.baselines == {"foundation": foundation, "production": "proj:1"}
@@ -93,7 +93,7 @@ def test_candidate_against_foundation_and_production(versions, scripted_answers)
 def test_broken_candidate_fails_the_gate(versions, scripted_answers) -> None:
     project, foundation = versions
     scripted_answers({"proj:2": refusal, "proj:1": correct, foundation: refusal})
-    run = run_suite(project, "support", ["proj:2"], progress=False)
+    run = run_suite(project, "support", ["proj:2"])
     assert run.gates[0].status == "failed" and run.gates_passed is False
     assert record_run(project, run, kind="gate").evaluations[0].passed is False
     assert [r.kind for r in list_results(project, kind="gate")] == ["gate"]
@@ -102,8 +102,8 @@ def test_broken_candidate_fails_the_gate(versions, scripted_answers) -> None:
 def test_compare_two_stored_evaluations(versions, scripted_answers) -> None:
     project, foundation = versions
     scripted_answers({"proj:2": correct, "proj:1": wrong_priority, foundation: refusal})
-    first = record_run(project, run_suite(project, "support", ["proj:1"], progress=False)).evaluations[0]
-    second = record_run(project, run_suite(project, "support", ["proj:2"], progress=False)).evaluations[0]
+    first = record_run(project, run_suite(project, "support", ["proj:1"])).evaluations[0]
+    second = record_run(project, run_suite(project, "support", ["proj:2"])).evaluations[0]
     diffs = {d.metric: d.comparison for d in compare_evaluations(project, first.id, second.id)}
     assert diffs["priority_accuracy"].verdict == "better" and diffs["category_accuracy"].delta == 0
     assert [e.id for e in list_evaluations(project, suite="support")] == [first.id, second.id]
@@ -113,9 +113,9 @@ def test_plain_reference_has_no_automatic_baselines(
     support_project: Project, scripted_answers, lively_model_dir
 ) -> None:
     scripted_answers({str(lively_model_dir): correct, "other": refusal})
-    run = run_suite(support_project, "support", [str(lively_model_dir)], progress=False, apply_gates=False)
+    run = run_suite(support_project, "support", [str(lively_model_dir)], apply_gates=False)
     assert run.plan.candidates[0].baselines == {} and run.comparisons == []
-    run = run_suite(support_project, "support", [str(lively_model_dir)], baselines=["other"], progress=False)
+    run = run_suite(support_project, "support", [str(lively_model_dir)], baselines=["other"])
     assert run.plan.candidates[0].baselines == {"baseline": "other"}
     assert run.gates[0].status == "skipped"  # the suite's gate needs a foundation baseline
 
@@ -128,7 +128,7 @@ def test_consistency_metric_gets_sampled_answers(
         "name: c\nitems: {file: holdout.jsonl}\nmetrics: [json_valid, {name: consistency, samples: 3}]\n"
     )
     scripted_answers({str(lively_model_dir): correct})
-    run = run_suite(support_project, str(suite), [str(lively_model_dir)], progress=False)
+    run = run_suite(support_project, str(suite), [str(lively_model_dir)])
     assert run.models[str(lively_model_dir)].table.mean("consistency") == 1.0
 
 
@@ -137,10 +137,10 @@ def test_real_tiny_models_end_to_end(
 ) -> None:
     """No scripted answers: the real engine generates (and caches) for candidate and foundation."""
     register(support_project, lively_model_dir, lively_model_dir_2)
-    run = run_suite(support_project, "support", ["proj:1"], progress=False)
+    run = run_suite(support_project, "support", ["proj:1"])
     assert set(run.models) == {"proj:1", str(lively_model_dir_2)}
     assert all(len(m.generations) == 8 for m in run.models.values())
-    again = run_suite(support_project, "support", ["proj:1"], progress=False)
+    again = run_suite(support_project, "support", ["proj:1"])
     assert all(m.cached == 8 for m in again.models.values())
     data = record_run(support_project, again).data
     json.dumps(data)  # the report is plain JSON
@@ -185,7 +185,7 @@ def test_judges_inside_a_run_and_failures_in_the_report(versions, scripted_answe
     )
     scripted_answers({"proj:2": correct, "proj:1": correct, foundation: refusal})
     judge = ScriptedJudge(garbage_for="Where is my parcel?")
-    run = run_suite(project, str(suite), ["proj:2"], progress=False, judge_backend=judge, use_cache=False)
+    run = run_suite(project, str(suite), ["proj:2"], judge_backend=judge, use_cache=False)
     table = run.models["proj:2"].table
     assert table.failures("judge_rubric") == 1 and table.mean("judge_rubric") == 1.0
     pairwise = next(c for c in run.comparisons if c.metric == "judge_pairwise" and c.role == "foundation")
@@ -198,6 +198,7 @@ def test_judges_inside_a_run_and_failures_in_the_report(versions, scripted_answe
 
 
 def test_default_suites_after_training(versions, scripted_answers) -> None:
+    from tuneloop.evaluate.commands_render import default_suites_text
     from tuneloop.evaluate.defaults import default_suite_references, run_default_suites
 
     project, foundation = versions
@@ -209,10 +210,10 @@ def test_default_suites_after_training(versions, scripted_answers) -> None:
     scripted_answers(
         {"proj:2": general(correct), "proj:1": general(wrong_priority), foundation: general(refusal)}
     )
-    result = run_default_suites(project, "proj:2", progress=False)
+    result = run_default_suites(project, "proj:2")
     assert [o.suite for o in result.outcomes] == ["evals/support.yaml", "builtin:general"]
     assert all(o.error is None for o in result.outcomes) and result.passed is True
-    text = result.render()
+    text = default_suites_text(result)
     assert "category_accuracy *" in text and "general_ability" in text and "report:" in text
     assert result.to_dict()["suites"][0]["evaluation_ids"]
     assert {r.suite for r in list_evaluations(project, model="proj:2")} == {"support", "general"}

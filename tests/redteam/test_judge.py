@@ -8,7 +8,7 @@ import pytest
 
 from tuneloop.project import Project
 from tuneloop.redteam.judge import agreement, judge_outcomes
-from tuneloop.redteam.results import Outcome
+from tuneloop.redteam.rates import Outcome
 
 
 class FakeJudge:

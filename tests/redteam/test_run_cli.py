@@ -61,9 +61,9 @@ def test_gate_exit_code_follows_the_outcomes(
     cli, project_dir: Path, registered_candidate: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A candidate that complies where its baseline refused fails the gate (exit 1) and is recorded."""
-    import tuneloop.redteam.run as run_module
+    import tuneloop.redteam.campaign as run_module
 
-    def fake_answers(project, reference, probes, config, options):
+    def fake_answers(project, reference, probes, config, options, progress):
         refuse = reference != registered_candidate
         return [
             (

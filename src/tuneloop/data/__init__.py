@@ -4,10 +4,13 @@ The public API other stages use::
 
     records = load_records([Path("train.jsonl")])             # DataInvalid (exit 2) lists every problem
     result = check_dataset(project, [Path("train.jsonl")])     # result.gate_passed, .findings, .report
+    result = check_data(project)        # `data check`: data.train by default, report stored, version registered
     info = register_dataset_version(project, records, name=..., source_files=..., stats=...)
     findings = detect_pii("mail me at jo@example.com")
 
-CLI: ``tuneloop data check|convert|dedup|redact|split|list|show|formats`` (see ``docs/data.md``).
+CLI: ``tuneloop data check|convert|dedup|redact|split|list|show|formats`` (see ``docs/data.md``); each
+verb calls one function of :mod:`tuneloop.data.workflow` (``check_data``, ``convert_files``,
+``dedup_files``, ``redact_files``, ``split_file``, ``describe_version``) that does its whole job.
 """
 
 from __future__ import annotations
@@ -52,6 +55,12 @@ _EXPORTS = {
     "list_dataset_versions": "tuneloop.data.versions",
     "load_dataset_version_records": "tuneloop.data.versions",
     "register_dataset_version": "tuneloop.data.versions",
+    "check_data": "tuneloop.data.workflow",
+    "convert_files": "tuneloop.data.workflow",
+    "dedup_files": "tuneloop.data.workflow",
+    "describe_version": "tuneloop.data.workflow",
+    "redact_files": "tuneloop.data.workflow",
+    "split_file": "tuneloop.data.workflow",
 }
 
 if TYPE_CHECKING:
@@ -82,6 +91,14 @@ if TYPE_CHECKING:
         list_dataset_versions,
         load_dataset_version_records,
         register_dataset_version,
+    )
+    from tuneloop.data.workflow import (
+        check_data,
+        convert_files,
+        dedup_files,
+        describe_version,
+        redact_files,
+        split_file,
     )
     from tuneloop.findings import Finding
 
@@ -114,9 +131,13 @@ __all__ = [
     "SplitResult",
     "TextDocument",
     "assistant_token_mask",
+    "check_data",
     "check_dataset",
+    "convert_files",
     "convert_record",
     "dataset_digest",
+    "dedup_files",
+    "describe_version",
     "detect_pii",
     "detect_secrets",
     "find_duplicates",
@@ -127,7 +148,9 @@ __all__ = [
     "load_dataset_version_records",
     "load_records",
     "record_digest",
+    "redact_files",
     "register_dataset_version",
     "split_dataset",
+    "split_file",
     "tokenize_example",
 ]

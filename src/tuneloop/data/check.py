@@ -13,6 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from tuneloop.config import ProjectConfig
 from tuneloop.config.data import DataSection
 from tuneloop.data import analyses
 from tuneloop.data.balance import tag_field
@@ -25,6 +26,8 @@ from tuneloop.data.records import Record, dataset_digest
 from tuneloop.data.template import TokenReport
 from tuneloop.data.versions import DatasetVersionInfo, register_dataset_version
 from tuneloop.findings import Finding
+from tuneloop.jsonable import to_jsonable
+from tuneloop.progress import SILENT, Progress
 from tuneloop.project import Project
 
 
@@ -45,15 +48,14 @@ class CheckContext:
     epochs: float | None
     """None: derived from the number of examples, as training derives it."""
     estimate_time: bool
-    quiet: bool
     holdout: LoadedDataset | None = None
     production: list[ProductionInput] | None = None
     report: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     charts: dict[str, Any] = field(default_factory=dict)
     tokens: TokenReport | None = None
-    progress: Any = None
-    """The rich progress bar of the running check (a check may add its own task to it)."""
+    progress: Progress = SILENT
+    """Where the checks report (a check may open its own task, shown under the overall one)."""
 
     @property
     def records(self) -> list[Record]:
@@ -101,7 +103,7 @@ def resolve_tokenizer(project: Project | None, model: str | None) -> tuple[Any, 
     from tuneloop.models.loading import load_tokenizer
     from tuneloop.models.resolve import resolve_model
 
-    reference = model or (project.config.model.base if project else "base:smollm2-135m-instruct")
+    reference = model or (project.config if project is not None else ProjectConfig()).model.base
     resolved = resolve_model(reference, project)
     template = None
     if project is not None and project.config.model.chat_template:
@@ -128,10 +130,10 @@ def check_dataset(
     estimate_time: bool = False,
     name: str | None = None,
     report_path: Path | None = None,
-    quiet: bool = True,
+    progress: Progress = SILENT,
 ) -> DataCheckResult:
     """Check a dataset (see the module docstring); raises ``DataInvalid`` when the data is invalid."""
-    settings = settings or (project.config.data if project else DataSection())
+    settings = settings or (project.config if project is not None else ProjectConfig()).data
     tags = tag_fields if tag_fields is not None else settings.tag_fields
     model_dir: Path | None = None
     token_note = None
@@ -176,7 +178,7 @@ def check_dataset(
         else:
             production = load_production_inputs(production_sample, display_name(production_sample), tags, log)
         log.raise_if_errors()
-    config = project.config if project else None
+    config = project.config if project is not None else ProjectConfig()
     ctx = CheckContext(
         loaded=loaded,
         settings=settings,
@@ -184,28 +186,23 @@ def check_dataset(
         tag=tag_field(loaded.records, tags),
         use_embeddings=embeddings and settings.embeddings.enabled,
         tokenizer=tokenizer if token_stats else None,
-        max_length=max_length or (config.model.max_length if config else 2048),
-        system_prompt=config.project.system_prompt if config else None,
+        max_length=max_length or config.model.max_length,
+        system_prompt=config.project.system_prompt,
         model_dir=model_dir,
-        adapter=config.train.adapter if config else "lora",
-        epochs=config.train.epochs if config else None,
+        adapter=config.train.adapter,
+        epochs=config.train.epochs,
         estimate_time=estimate_time,
-        quiet=quiet,
+        progress=progress,
         holdout=held,
         production=production,
     )
     if token_note:
         ctx.add("tokens", "tokenizer_unavailable", "warning", token_note)
-    from tuneloop.console import progress_bar
-
-    with progress_bar(transient=True, quiet=quiet) as bar:
-        ctx.progress = bar
-        overall = bar.add_task("data check", total=len(analyses.CHECKS), status="")
+    with progress.task("data check", total=len(analyses.CHECKS)) as overall:
         for check in analyses.CHECKS:
-            bar.update(overall, status=check.__name__.replace("_", " "))
+            overall.update(status=check.__name__.replace("_", " "))
             check(ctx)
-            bar.advance(overall)
-        ctx.progress = None
+            overall.advance()
     return _finish(project, ctx, paths, register=register, name=name, report_path=report_path)
 
 
@@ -260,7 +257,6 @@ def _finish(project: Project | None, ctx: CheckContext, paths: list[Path], *, re
     elif report_path is not None:
         import json
 
-        from tuneloop.console import to_jsonable
         from tuneloop.store import atomic_write_text
 
         atomic_write_text(

@@ -80,14 +80,10 @@ def tokens(ctx: CheckContext) -> None:
     ctx.report["lengths_words"] = percentiles(ctx.index.word_counts[: len(ctx.records)])
     if ctx.tokenizer is None:
         return
-    bar = ctx.progress
-    task = bar.add_task("tokenizing (chat template)", total=len(ctx.records), status="") if bar else None
-    report = token_report(
-        ctx.tokenizer, ctx.records, ctx.max_length, ctx.system_prompt,
-        progress=(lambda: bar.advance(task)) if bar else None,
-    )  # fmt: skip
-    if bar:
-        bar.remove_task(task)
+    with ctx.progress.task("tokenizing (chat template)", total=len(ctx.records)) as task:
+        report = token_report(
+            ctx.tokenizer, ctx.records, ctx.max_length, ctx.system_prompt, progress=task.advance
+        )
     ctx.tokens = report
     summary = report.summary()
     over = report.overlength
@@ -105,8 +101,9 @@ def tokens(ctx: CheckContext) -> None:
                 count=len(report.template_errors),
                 items=[{**where(ctx.records[i]), "error": message} for i, message in report.template_errors[:MAX_ITEMS]])  # fmt: skip
     if over:
-        lost = sum(report.examples[i].lost_assistant for i in over)  # type: ignore[union-attr]
-        broken = sum(1 for i in over if not report.examples[i].final_answer_survives)  # type: ignore[union-attr]
+        too_long = [e for i in over if (e := report.examples[i]) is not None]
+        lost = sum(e.lost_assistant for e in too_long)
+        broken = sum(1 for e in too_long if not e.final_answer_survives)
         action = (
             "they will be dropped (listed in the report), never truncated"
             if ctx.settings.overlength == "drop"

@@ -4,7 +4,7 @@ Exit codes: 0 clean, 1 a gate failed, 2 the input is invalid (every problem list
 ``file:line:field: code message``). Verbs that write files do so atomically (temp file + rename),
 refuse an existing output without ``--force`` and never overwrite an input (``redact --in-place`` is
 the one explicit exception); rows are written back as read (all fields), in the format the output's
-extension names.
+extension names. Each verb calls one stage function of :mod:`tuneloop.data.workflow` and renders it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tuneloop.console import JsonFlag, console, err_console, print_json
+from tuneloop.console import JsonFlag, console, err_console, print_json, stage_progress
 
 
 @contextlib.contextmanager
@@ -44,15 +44,6 @@ def open_project() -> Any:
     from tuneloop.project import Project
 
     return Project.open_optional()
-
-
-def config_paths(project: Any, files: list[Path] | None, key: str) -> list[Path]:
-    """The files given on the command line, else those in the project's ``data:`` section."""
-    if files:
-        return files
-    if project is not None and getattr(project.config.data, key):
-        return [project.resolve_path(p) for p in getattr(project.config.data, key)]
-    return []
 
 
 def check(
@@ -91,24 +82,13 @@ def check(
 ) -> None:
     """Validate, measure and gate a dataset; register it as a version. Exit 0 clean, 1 gate failed, 2 invalid."""
     with data_errors(json_output):
-        from tuneloop.data.check import check_dataset
-        from tuneloop.data.summary import print_summary
-        from tuneloop.errors import InvalidInput
+        from tuneloop.data import workflow
+        from tuneloop.data.commands_render import print_summary
 
-        if goal is not None and goal not in ("behaviour", "domain"):
-            raise InvalidInput("invalid_option", f"--goal must be behaviour or domain, not {goal!r}")
-        project = open_project()
-        paths = config_paths(project, files, "train")
-        if not paths:
-            raise InvalidInput("no_data", "no files given and no data.train in tuneloop.yaml")
-        held = config_paths(project, holdout, "holdout") or None
-        sample = production_sample
-        if sample is None and project is not None and project.config.data.production_sample:
-            sample = project.resolve_path(project.config.data.production_sample)
-        result = check_dataset(
-            project, paths, goal=goal, holdout=held, production_sample=sample, max_length=max_length,
-            embeddings=not no_embeddings, register=not no_register, format=format, model=model,
-            estimate_time=estimate_time, name=name, report_path=report, quiet=json_output,
+        result = workflow.check_data(
+            open_project(), files, holdout=holdout, goal=goal, format=format, production_sample=production_sample,
+            embeddings=not no_embeddings, max_length=max_length, estimate_time=estimate_time, model=model,
+            report_path=report, name=name, register=not no_register, progress=stage_progress(quiet=json_output),
         )  # fmt: skip
         if json_output:
             print_json({"ok": result.gate_passed, **result.report})
@@ -149,16 +129,11 @@ def show(
     json_output: JsonFlag = False,
 ) -> None:
     """Show one dataset version: sources, stats, gate and where its report is."""
-    from tuneloop.data.versions import get_dataset_version
+    from tuneloop.data.workflow import describe_version
     from tuneloop.project import Project
 
-    project = Project.open()
-    info = get_dataset_version(project, ref)
-    payload = info.to_dict()
-    if info.report_html_sha256:
-        payload["report_html_path"] = str(project.artifacts.blob_path(info.report_html_sha256))
-    if info.snapshot_sha256:
-        payload["snapshot_path"] = str(project.artifacts.blob_path(info.snapshot_sha256))
+    described = describe_version(Project.open(), ref)
+    info, payload = described.info, described.to_dict()
     if json_output:
         print_json(payload)
         return
@@ -181,7 +156,7 @@ def formats(json_output: JsonFlag = False) -> None:
     """List the input formats tuneloop recognises and the keys that identify each."""
     from tuneloop.data.formats import FORMATS
 
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": s.name,
             "required": sorted(s.required),
@@ -216,22 +191,6 @@ def formats(json_output: JsonFlag = False) -> None:
 Force = Annotated[bool, typer.Option("--force", help="Replace an existing output file.")]
 
 
-def _settings():
-    project = open_project()
-    from tuneloop.config.data import DataSection
-
-    return project.config.data if project else DataSection()
-
-
-def _load(files: list[Path], format: str | None, extra_tags: list[str] | None = None):
-    from tuneloop.data.load import load_dataset
-
-    settings = _settings()
-    tags = list(dict.fromkeys(settings.tag_fields + (extra_tags or [])))
-    return load_dataset(files, format=format or settings.format, tag_fields=tags, max_problems=settings.max_problems,
-                        max_line_bytes=settings.max_line_bytes, chunk_tokens=settings.chunk_tokens), settings  # fmt: skip
-
-
 def convert(
     files: Annotated[list[Path], typer.Argument(help="Input files.")],
     to: Annotated[str, typer.Option("--to", help="openai-chat, trl-preference or openai-preference.")],
@@ -244,25 +203,13 @@ def convert(
 ) -> None:
     """Convert data to another format (tags become top-level fields)."""
     with data_errors(json_output):
-        from tuneloop.data.convert import CONVERTERS, NotConvertible
-        from tuneloop.data.problems import ProblemLog
-        from tuneloop.data.writers import check_output, write_rows
-        from tuneloop.errors import InvalidInput
+        from tuneloop.data import workflow
 
-        if to not in CONVERTERS:
-            raise InvalidInput("invalid_option", f"--to must be one of {', '.join(CONVERTERS)}, not {to!r}")
-        check_output(output, inputs=files, force=force)
-        loaded, settings = _load(files, format)
-        log, rows = ProblemLog(limit=settings.max_problems), []
-        for record in loaded.records:
-            try:
-                rows.append(CONVERTERS[to](record))
-            except NotConvertible as exc:
-                log.error("not_convertible", str(exc), record.source.file, record.source.line)
-        log.raise_if_errors()
-        write_rows(output, rows)
-        payload = {"ok": True, "output": str(output), "records": len(rows), "format": to}
-        print_json(payload) if json_output else console.print(f"wrote {len(rows)} {to} records to {output}")
+        done = workflow.convert_files(open_project(), files, to, output, format=format, force=force)
+        payload = {"ok": True, **done.to_dict()}
+        print_json(payload) if json_output else console.print(
+            f"wrote {done.records} {to} records to {output}"
+        )
 
 
 def dedup(
@@ -278,41 +225,23 @@ def dedup(
 ) -> None:
     """Remove exact and near duplicates, keeping the first of each cluster; write a removal log."""
     with data_errors(json_output):
-        from tuneloop.data.dedup import find_duplicates
-        from tuneloop.data.text import full_text, preview
-        from tuneloop.data.writers import check_output, write_rows
+        from tuneloop.data import workflow
 
-        log_path = log_file or output.with_name(output.stem + ".removed.jsonl")
-        if not dry_run:
-            check_output(output, inputs=files, force=force)
-            check_output(log_path, inputs=files, force=force)
-        loaded, settings = _load(files, format)
-        records = loaded.records
-        report = find_duplicates(records, settings.dedup)
-        removed = set(report.removable)
-        entries = [
-            {"removed": {"file": records[m.index].source.file, "line": records[m.index].source.line},
-             "kept": {"file": records[c.representative].source.file, "line": records[c.representative].source.line},
-             "kind": m.kind, "similarity": round(m.similarity, 4), "reason": m.reason(records), "text": preview(full_text(records[m.index]))}
-            for c in report.clusters for m in c.members
-        ]  # fmt: skip
-        if not dry_run:
-            write_rows(output, [row.value for i, row in enumerate(loaded.rows) if i not in removed])
-            write_rows(log_path, entries)
-        payload = {"ok": True, "records": len(records), "removed": len(removed), "kept": len(records) - len(removed),
-                   "clusters": len(report.clusters), "method": report.method, "output": None if dry_run else str(output),
-                   "log": None if dry_run else str(log_path), "removals": entries}  # fmt: skip
+        done = workflow.dedup_files(
+            open_project(), files, output, log_file=log_file, dry_run=dry_run, format=format, force=force
+        )
         if json_output:
-            print_json(payload)
+            print_json({"ok": True, **done.to_dict()})
             return
+        entries = done.removals
         for entry in entries[:50]:
             console.print(
                 f"  remove {entry['removed']['file']}:{entry['removed']['line']}  {entry['reason']}"
             )
         if len(entries) > 50:
             console.print(f"  ... and {len(entries) - 50} more (see the log)")
-        where = "(dry run: nothing written)" if dry_run else f"-> {output}, log {log_path}"
-        console.print(f"{len(removed)} of {len(records)} removed in {len(report.clusters)} clusters {where}")
+        where = "(dry run: nothing written)" if dry_run else f"-> {output}, log {done.log}"
+        console.print(f"{done.removed} of {done.records} removed in {done.clusters} clusters {where}")
 
 
 def redact(
@@ -327,27 +256,14 @@ def redact(
 ) -> None:
     """Write a copy with personal data and secrets replaced by type markers such as [EMAIL]."""
     with data_errors(json_output):
-        from tuneloop.data.sensitive import redact_value
-        from tuneloop.data.writers import check_output, write_rows
-        from tuneloop.errors import InvalidInput
+        from tuneloop.data import workflow
 
-        if in_place and (output is not None or len(files) != 1):
-            raise InvalidInput("invalid_option", "--in-place takes exactly one input file and no --output")
-        if output is None and not in_place:
-            raise InvalidInput("invalid_option", "give --output FILE (or --in-place to replace the input)")
-        target = files[0] if in_place else output
-        assert target is not None
-        check_output(target, inputs=files, force=force, in_place=in_place)
-        loaded, settings = _load(files, format)
-        rows, total = [], 0
-        for row in loaded.rows:
-            value, count = redact_value(row.value, settings.sensitive)
-            rows.append(value)
-            total += count
-        write_rows(target, rows)
-        payload = {"ok": True, "output": str(target), "records": len(rows), "replacements": total}
+        done = workflow.redact_files(
+            open_project(), files, output, in_place=in_place, format=format, force=force
+        )
+        payload = {"ok": True, **done.to_dict()}
         print_json(payload) if json_output else console.print(
-            f"{total} spans redacted in {len(rows)} records -> {target}"
+            f"{done.replacements} spans redacted in {done.records} records -> {done.output}"
         )
 
 
@@ -369,48 +285,21 @@ def split(
 ) -> None:
     """Split into train and holdout: group-aware, stratified, verified free of cross-split duplicates."""
     with data_errors(json_output):
-        from tuneloop.data.split import split_dataset
-        from tuneloop.data.writers import check_output, write_rows
-        from tuneloop.errors import InvalidInput
+        from tuneloop.data import workflow
 
-        train_path = train_out or file.with_name(f"{file.stem}.train{file.suffix}")
-        holdout_path = holdout_out or file.with_name(f"{file.stem}.holdout{file.suffix}")
-        for path in (train_path, holdout_path):
-            check_output(path, inputs=[file], force=force)
-        loaded, settings = _load([file], format, [f for f in (group_by, stratify_by) if f])
-        for name in (group_by, stratify_by):
-            if name and not any(name in r.tags for r in loaded.records):
-                raise InvalidInput("missing_key", f"no record has the field {name!r}", None)
-        try:
-            result = split_dataset(
-                loaded.records,
-                holdout=holdout,
-                group_by=group_by,
-                stratify_by=stratify_by,
-                seed=seed,
-                dedup=settings.dedup,
-            )
-        except ValueError as exc:
-            raise InvalidInput("invalid_split", str(exc)) from None
-        write_rows(train_path, [loaded.rows[i].value for i in result.train])
-        write_rows(holdout_path, [loaded.rows[i].value for i in result.holdout])
-        payload = {
-            "ok": True,
-            **result.to_dict(),
-            "train_file": str(train_path),
-            "holdout_file": str(holdout_path),
-        }
-        payload["moved_to_train"] = [
-            {**m, "file": loaded.records[m["index"]].source.file, "line": loaded.records[m["index"]].source.line} for m in payload["moved_to_train"]
-        ]  # fmt: skip
+        done = workflow.split_file(
+            open_project(), file, holdout=holdout, group_by=group_by, stratify_by=stratify_by, seed=seed,
+            train_out=train_out, holdout_out=holdout_out, format=format, force=force,
+        )  # fmt: skip
+        payload = {"ok": True, **done.to_dict()}
         if json_output:
             print_json(payload)
             return
         console.print(
-            f"{result.method}: {len(result.train)} train -> {train_path}, {len(result.holdout)} holdout -> {holdout_path}"
+            f"{done.method}: {done.train} train -> {done.train_file}, {done.holdout} holdout -> {done.holdout_file}"
         )
         for moved in payload["moved_to_train"][:50]:
             console.print(f"  moved to train {moved['file']}:{moved['line']}: {moved['reason']}")
-        if result.strata:
-            console.print("  strata: " + json.dumps(result.strata))
+        if done.split["strata"]:
+            console.print("  strata: " + json.dumps(done.split["strata"]))
         console.print("verified: no exact or near duplicate (prompt or example) crosses the split")

@@ -26,19 +26,19 @@ def to_openai_chat(record: Record) -> dict[str, Any]:
     if record.kind == "text":
         raise NotConvertible("raw text has no chat turns")
     if record.kind == "preference":
-        messages = record.prompt + record.chosen  # type: ignore[union-attr]
+        messages = record.prompt + record.chosen
         out: dict[str, Any] = {"messages": _messages(messages)}
     else:
-        out = {"messages": _messages(record.messages)}  # type: ignore[union-attr]
-        if record.tools:  # type: ignore[union-attr]
-            out["tools"] = record.tools  # type: ignore[union-attr]
+        out = {"messages": _messages(record.messages)}
+        if record.tools:
+            out["tools"] = record.tools
     return {**out, **record.tags}
 
 
 def _preference_parts(record: Record) -> tuple[list[Message], list[Message], list[Message]]:
     if record.kind != "preference":
         raise NotConvertible(f"a {record.kind} has no rejected answer, so it cannot become a preference pair")
-    return record.prompt, record.chosen, record.rejected  # type: ignore[union-attr]
+    return record.prompt, record.chosen, record.rejected
 
 
 def to_trl_preference(record: Record) -> dict[str, Any]:

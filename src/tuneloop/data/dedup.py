@@ -48,7 +48,7 @@ class DuplicateReport:
     clusters: list[DuplicateCluster]
     exact_count: int
     near_count: int
-    method: dict[str, object]
+    method: dict[str, str]
 
     @property
     def removable(self) -> list[int]:

@@ -276,7 +276,8 @@ def detect_format(rows: list[RawRow], sample: int = 50) -> Detection:
 def read_tags(row: dict[str, Any], tag_fields: list[str], ctx: RowContext) -> dict[str, str]:
     """Tag fields from the row's top level or its ``metadata`` object, as strings."""
     tags: dict[str, str] = {}
-    metadata = row.get("metadata") if isinstance(row.get("metadata"), dict) else {}
+    given = row.get("metadata")
+    metadata: dict[str, Any] = given if isinstance(given, dict) else {}
     for name in tag_fields:
         value = row.get(name, metadata.get(name))
         if value is None or value == "":

@@ -86,7 +86,7 @@ def _build(records: list[Record], settings: DedupSettings) -> TextIndex:
         if record.kind == "preference":  # the rejected answer makes a different pair
             content_keys.append(
                 _key(prompt, answer, words(record.rejected[-1].content if record.rejected else ""))
-            )  # type: ignore[union-attr]
+            )
         else:
             content_keys.append(_key(prompt, answer))
     prompts = shingle_sets(prompt_words, settings.shingle_words)

@@ -201,7 +201,7 @@ def _build_message(
     if not ok:
         return None
     return Message(
-        role=role,  # type: ignore[arg-type]
+        role=role,
         content=content,
         name=name,
         weight=None if weight is None else float(weight),
@@ -284,7 +284,7 @@ def plain_or_messages(
             code = "empty_assistant_turn" if role == "assistant" else "empty_content"
             ctx.error(code, f"{field} is empty", field)
             return None
-        return [Message(role=role, content=raw)]  # type: ignore[arg-type]
+        return [Message(role=role, content=raw)]
     if isinstance(raw, list):
         messages = parse_messages(raw, field, ctx)
         if messages is not None and check is not None and not check(messages):

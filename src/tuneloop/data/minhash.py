@@ -103,7 +103,7 @@ def shingle_sets(token_lists: Sequence[Sequence[str]], n: int) -> ShingleSets:
         shift = np.repeat(starts[long_docs] - offsets[long_docs], counts[long_docs])
         hashes[targets] = window[targets + shift]
     for d in np.nonzero((lengths > 0) & (lengths < n))[0]:
-        hashes[offsets[d]] = shingle_hash(" ".join(token_lists[d]).encode())
+        hashes[offsets[d]] = shingle_hash(" ".join(token_lists[int(d)]).encode())
     return ShingleSets(hashes, offsets)
 
 

@@ -66,6 +66,12 @@ _BINARY_SIGNATURES = {
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 
+def _after_space(text: str, pos: int) -> int:
+    """The position after the JSON whitespace starting at ``pos``."""
+    found = _WHITESPACE.match(text, pos)
+    return found.end() if found is not None else pos  # the pattern also matches nothing
+
+
 @dataclass(frozen=True)
 class RawRow:
     """One example as read from a file, before format normalisation."""
@@ -101,9 +107,10 @@ def read_rows(
     if not data.strip():
         log.error("empty_file", "the file is empty", name)
         return
-    data = _check_bytes(data, name, log)
-    if data is None:
+    checked = _check_bytes(data, name, log)
+    if checked is None:
         return
+    data = checked
     if suffix in CSV_SUFFIXES:
         yield from _read_csv(
             data, name, log, delimiter="\t" if suffix == ".tsv" else ",", max_bytes=max_line_bytes
@@ -218,10 +225,10 @@ def _read_json_array(data: bytes, name: str, log: ProblemLog, max_bytes: int) ->
     if text is None:
         return
     decoder, lines = json.JSONDecoder(), _LineCounter(text)
-    pos = _WHITESPACE.match(text, 0).end() + 1  # past '['
+    pos = _after_space(text, 0) + 1  # past '['
     count = 0
     while True:
-        pos = _WHITESPACE.match(text, pos).end()
+        pos = _after_space(text, pos)
         if pos >= len(text):
             log.error("invalid_json", "the array is not closed with ']'", name, lines.at(pos))
             return
@@ -247,7 +254,7 @@ def _read_json_array(data: bytes, name: str, log: ProblemLog, max_bytes: int) ->
             )
         else:
             yield RawRow(name, line, value)
-        pos = _WHITESPACE.match(text, pos).end()
+        pos = _after_space(text, pos)
         if pos < len(text) and text[pos] == ",":
             pos += 1
         elif pos >= len(text):

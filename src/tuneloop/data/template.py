@@ -78,13 +78,13 @@ def tokenize_example(
 ) -> TokenizedExample:
     """Counts for one record; raises whatever the chat template raises (the caller reports it)."""
     if record.kind == "text":
-        ids = tokenizer(record.text, add_special_tokens=False)["input_ids"]  # type: ignore[union-attr]
+        ids = tokenizer(record.text, add_special_tokens=False)["input_ids"]
         total = len(ids) + 1  # the EOS appended between packed documents
         return TokenizedExample(total, total, total, max(0, total - max_length), total <= max_length)
     if record.kind == "preference":
-        prompt = _with_system(record.prompt, system_prompt)  # type: ignore[union-attr]
-        chosen = _counts(tokenizer, prompt + record.chosen, None, max_length)  # type: ignore[union-attr]
-        rejected = _counts(tokenizer, prompt + record.rejected, None, max_length)  # type: ignore[union-attr]
+        prompt = with_system_prompt(record.prompt, system_prompt)
+        chosen = _counts(tokenizer, prompt + record.chosen, None, max_length)
+        rejected = _counts(tokenizer, prompt + record.rejected, None, max_length)
         longest = chosen if chosen.total >= rejected.total else rejected
         return TokenizedExample(
             longest.total,
@@ -94,12 +94,13 @@ def tokenize_example(
             chosen.final_answer_survives and rejected.final_answer_survives,
             chosen.exact and rejected.exact,
         )
-    messages = _with_system(record.messages, system_prompt)  # type: ignore[union-attr]
-    return _counts(tokenizer, messages, record.tools, max_length)  # type: ignore[union-attr]
+    messages = with_system_prompt(record.messages, system_prompt)
+    return _counts(tokenizer, messages, record.tools, max_length)
 
 
-def _with_system(messages: list[Message], system_prompt: str | None) -> list[Message]:
-    """Training adds the project's system prompt to conversations that have none; count it too."""
+def with_system_prompt(messages: list[Message], system_prompt: str | None) -> list[Message]:
+    """The conversation as training renders it: the project's system prompt first when it has none of
+    its own (evaluation adds the same prompt the same way, see ``evaluate.items.build_conversation``)."""
     if system_prompt and (not messages or messages[0].role != "system"):
         return [Message(role="system", content=system_prompt), *messages]
     return messages

@@ -52,17 +52,17 @@ def prompt_text(record: Record) -> str:
 def response_text(record: Record) -> str:
     """The final answer (for preferences, the chosen one); the whole text for raw documents."""
     if record.kind == "text":
-        return record.text  # type: ignore[union-attr]
+        return record.text
     return record.final_answer() or ""
 
 
 def full_text(record: Record) -> str:
     """Everything trained on or conditioned on, except system prompts (and, for preferences, the rejected answer)."""
     if record.kind == "text":
-        return record.text  # type: ignore[union-attr]
+        return record.text
     if record.kind == "preference":
-        return _joined(record.prompt + record.chosen)  # type: ignore[union-attr]
-    return _joined(record.messages)  # type: ignore[union-attr]
+        return _joined(record.prompt + record.chosen)
+    return _joined(record.messages)
 
 
 def preview(text: str, limit: int = 90) -> str:

@@ -10,14 +10,20 @@ The stage's public API; other stages (red-teaming, training's post-train hook) i
 - judges: :func:`make_judge`, :class:`OpenAICompatibleJudge`, :class:`LocalModelJudge`,
   :func:`run_judge`, :func:`rubric_request`, :func:`pairwise_request`, :func:`combine_orders`;
 - metrics: :data:`METRICS`, :func:`register_metric`, :class:`MetricValue`, :func:`score_outputs`;
-- suites and runs: :func:`load_suite`, :func:`run_suite`, :func:`record_run`, :func:`run_default_suites`,
-  :func:`run_fit_check`, :func:`score_files`, :func:`evaluate_gates`.
+- the verbs, each doing its whole job (the report stored, one result attached per candidate):
+  :func:`run` (``eval run``), :func:`score` (``eval score``), :func:`baseline` (``eval baseline``),
+  :func:`gate` (``eval gate``), :func:`stored` (``eval show``), :func:`list_evaluations`,
+  :func:`compare_evaluations`, and :func:`run_default_suites` (the evaluation after training);
+- building blocks: :func:`load_suite`, :func:`run_suite` and :func:`record_run` (a run, then its
+  record), :func:`run_fit_check`, :func:`score_files`, :func:`evaluate_gates`, :class:`GateResult`
+  (the one gate-result type; red-teaming uses it too) and :func:`gates_passed`.
 """
 
 from tuneloop.evaluate.cache import GenerationCache
 from tuneloop.evaluate.defaults import DefaultSuitesResult, run_default_suites
+from tuneloop.evaluate.evaluations import RecordedRun, compare_evaluations, list_evaluations, record_run
 from tuneloop.evaluate.fitcheck import FitCheck, run_fit_check
-from tuneloop.evaluate.gates import GateResult, evaluate_gates
+from tuneloop.evaluate.gates import GateResult, evaluate_gates, gates_passed
 from tuneloop.evaluate.generation import (
     Generation,
     GenerationSettings,
@@ -54,7 +60,6 @@ from tuneloop.evaluate.metrics import (
     register_metric,
     score_outputs,
 )
-from tuneloop.evaluate.results import RecordedRun, compare_evaluations, list_evaluations, record_run
 from tuneloop.evaluate.runner import EvalRun, MetricComparison, run_suite
 from tuneloop.evaluate.score_file import score_files
 from tuneloop.evaluate.stats import (
@@ -72,6 +77,17 @@ from tuneloop.evaluate.stats import (
     win_tie_loss_test,
 )
 from tuneloop.evaluate.suites import LoadedSuite, Suite, load_suite
+from tuneloop.evaluate.workflow import (
+    GateOutcome,
+    RecordedFitCheck,
+    ScoredOutputs,
+    StoredEvaluation,
+    baseline,
+    gate,
+    run,
+    score,
+    stored,
+)
 
 __all__ = [
     "METRICS",
@@ -80,6 +96,7 @@ __all__ = [
     "EvalItem",
     "EvalRun",
     "FitCheck",
+    "GateOutcome",
     "GateResult",
     "Generation",
     "GenerationCache",
@@ -97,17 +114,23 @@ __all__ = [
     "NonInferiority",
     "OpenAICompatibleJudge",
     "PairwiseVerdict",
+    "RecordedFitCheck",
     "RecordedRun",
     "RubricVerdict",
+    "ScoredOutputs",
     "ScoringContext",
     "ScoringInput",
+    "StoredEvaluation",
     "Suite",
+    "baseline",
     "bootstrap_ci",
     "combine_orders",
     "compare_evaluations",
     "compare_paired",
     "evaluate_gates",
     "forget_loaded_models",
+    "gate",
+    "gates_passed",
     "generate_batch",
     "generate_for_model",
     "list_evaluations",
@@ -126,13 +149,16 @@ __all__ = [
     "register_metric",
     "render_prompt",
     "rubric_request",
+    "run",
     "run_default_suites",
     "run_fit_check",
     "run_judge",
     "run_suite",
+    "score",
     "score_files",
     "score_outputs",
     "sign_flip_test",
+    "stored",
     "wilson_interval",
     "win_tie_loss_test",
 ]

@@ -1,4 +1,6 @@
-"""Verbs ``tuneloop eval run|score|baseline|gate|show|list|compare|metrics``.
+"""Verbs ``tuneloop eval run|score|baseline|gate|show|list|compare|metrics``: each parses its options,
+calls one stage function (:mod:`tuneloop.evaluate.workflow`, which records what it runs), renders the
+result and picks the exit code.
 
 Heavy modules (torch, transformers, the runner) load inside the verbs so ``tuneloop --help`` stays fast.
 A failed gate prints its report and exits 1; bad input exits 2 with ``file:line`` and no traceback.
@@ -12,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tuneloop.console import JsonFlag, console, err_console, print_json
+from tuneloop.console import JsonFlag, console, err_console, print_json, stage_progress
 
 SuiteOption = Annotated[
     str, typer.Option("--suite", "-s", help="Suite file, suite name from eval.suites, or builtin:general.")
@@ -26,14 +28,14 @@ OutPath = Annotated[
 ]
 
 
-def _project():
+def _project() -> Any:
     from tuneloop.project import Project
 
     return Project.open()
 
 
 def _print_run(data: dict[str, Any], html_path: Path, ids: list[int]) -> None:
-    from tuneloop.evaluate.printing import print_report
+    from tuneloop.evaluate.commands_render import print_report
 
     print_report(console, data, html_path, ids)
 
@@ -56,21 +58,19 @@ def run(
     json_output: JsonFlag = False,
 ) -> None:
     """Evaluate models on a suite against their baselines (foundation, parent, production), with paired stats."""
-    from tuneloop.evaluate.results import record_run
-    from tuneloop.evaluate.runner import run_suite
+    from tuneloop.evaluate import workflow
 
-    project = _project()
-    result = run_suite(
-        project,
+    recorded = workflow.run(
+        _project(),
         suite,
         model,
         baselines=baseline or [],
         automatic_baselines=not no_baselines,
         use_cache=False if no_cache else None,
         limit=limit,
-        progress=not json_output,
+        copy_to=out,
+        progress=stage_progress(quiet=json_output),
     )
-    recorded = record_run(project, result, kind="eval", copy_to=out)
     if json_output:
         print_json(
             {
@@ -116,57 +116,26 @@ def score(
     json_output: JsonFlag = False,
 ) -> None:
     """Score answers produced elsewhere (an outgoing model, production logs) without generating."""
-    from tuneloop.errors import InvalidInput
-    from tuneloop.evaluate.metrics import parse_metric_options
-    from tuneloop.evaluate.results import record_run
-    from tuneloop.evaluate.score_file import adhoc_suite, score_files
-    from tuneloop.evaluate.suites import load_suite
+    from tuneloop.evaluate import workflow
     from tuneloop.project import Project
 
-    if (suite is None) == (metric is None):
-        raise InvalidInput("usage", "give exactly one of --suite and --metric")
-    project = Project.open_optional()
-    if metric is not None:
-        try:
-            spec = parse_metric_options({"name": metric, **dict(_parse_option(o) for o in option or [])})
-        except Exception as exc:  # pydantic's message names the bad option
-            if isinstance(exc, InvalidInput):
-                raise
-            raise InvalidInput("invalid_option", f"metric '{metric}': {exc}") from None
-        loaded = adhoc_suite(spec, outputs)
-        result = score_files(
-            project, loaded, outputs, baseline_outputs=baseline_outputs, use_suite_items=False
-        )
-    else:
-        loaded = load_suite(str(suite), project)
-        result = score_files(project, loaded, outputs, baseline_outputs=baseline_outputs)
-    if project is not None:
-        recorded = record_run(project, result, kind="eval-score", copy_to=out)
-        data, html_path, ids = recorded.data, recorded.html_file, [e.id for e in recorded.evaluations]
-    else:
-        data, html_path, ids = _write_outside_project(
-            result, out or outputs.with_name(outputs.stem + "-scores")
-        )
-    failed = data["passed"] is False
+    scored = workflow.score(
+        Project.open_optional(),
+        outputs,
+        suite=suite,
+        metric=metric,
+        metric_options=dict(_parse_option(o) for o in option or []),
+        baseline_outputs=baseline_outputs,
+        copy_to=out,
+    )
+    data, html_path, ids = scored.data, scored.html_file, scored.evaluation_ids
+    failed = scored.passed is False
     if json_output:
         print_json({"ok": not failed, "evaluation_ids": ids, "report_html": str(html_path), "report": data})
     else:
         _print_run(data, html_path, ids)
     if failed:
         raise typer.Exit(1)
-
-
-def _write_outside_project(result: Any, target: Path) -> tuple[dict[str, Any], Path, list[int]]:
-    import json
-
-    from tuneloop.evaluate.report import render_html, report_data
-    from tuneloop.store import atomic_write_text
-
-    data = report_data(result)
-    data["kind"] = "eval-score"
-    atomic_write_text(target.with_suffix(".json"), json.dumps(data, indent=2, ensure_ascii=False))
-    atomic_write_text(target.with_suffix(".html"), render_html(data))
-    return data, target.with_suffix(".html"), []
 
 
 def baseline(
@@ -186,55 +155,23 @@ def baseline(
     json_output: JsonFlag = False,
 ) -> None:
     """Fit check before training: does the foundation model already do the task with the project's prompt?"""
-    from datetime import UTC, datetime
+    from tuneloop.evaluate import workflow
 
-    from tuneloop.evaluate.fitcheck import run_fit_check
-    from tuneloop.evaluate.report import render_html, report_data
-    from tuneloop.evaluate.suites import load_suite
-    from tuneloop.registry import attach_result
-    from tuneloop.reports import save_report
-
-    project = _project()
-    loaded = load_suite(suite, project)
-    shots = sorted({0, *few_shot}) if few_shot else None
-    check = run_fit_check(
-        project,
-        loaded,
+    recorded = workflow.baseline(
+        _project(),
+        suite,
+        few_shot=few_shot,
         model=model,
-        shots=shots,
         target=target,
         limit=limit,
         use_cache=False if no_cache else None,
-        progress=not json_output,
+        progress=stage_progress(quiet=json_output),
     )
-    data = report_data(check.run) | {"kind": "fit-check", "fit_check": check.to_dict()}
-    readable = (
-        project.state_dir / "reports" / f"fit-check-{loaded.suite.name}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
-    )
-    saved = save_report(
-        project, "eval", data, render_html(data), name=f"fit-check-{loaded.suite.name}", copy_to=readable
-    )
-    info = attach_result(
-        project,
-        kind="fit-check",
-        model_reference=check.model,
-        suite=loaded.suite.name,
-        summary=check.to_dict(),
-        passed=None,
-        report_json_sha256=saved.json_sha256,
-        report_html_sha256=saved.html_sha256,
-    )
+    check, info, html_file = recorded.check, recorded.evaluation, recorded.html_file
     if json_output:
-        print_json(
-            {
-                "ok": True,
-                "evaluation_id": info.id,
-                "report_html": str(readable.with_suffix(".html")),
-                **check.to_dict(),
-            }
-        )
+        print_json({"ok": True, "evaluation_id": info.id, "report_html": str(html_file), **check.to_dict()})
         return
-    table = Table(title=f"fit check: {check.model} on {loaded.suite.name} ({len(check.run.items)} items)")
+    table = Table(title=f"fit check: {check.model} on {recorded.suite} ({len(check.run.items)} items)")
     for column in ("prompting", check.primary_metric, "CI", "vs 0-shot"):
         table.add_column(column)
     for label, variant in check.variants.items():
@@ -252,7 +189,7 @@ def baseline(
         table.add_row(label, f"{variant['mean']:.3f}" if variant["mean"] is not None else "–", ci, vs)
     console.print(table)
     console.print(check.verdict)
-    console.print(f"report: {readable.with_suffix('.html')}  (evaluation {info.id})")
+    console.print(f"report: {html_file}  (evaluation {info.id})")
 
 
 def gate(
@@ -266,31 +203,17 @@ def gate(
     json_output: JsonFlag = False,
 ) -> None:
     """Apply the regression gates; exit 1 when one fails. Results are attached to the model version."""
-    from tuneloop.evaluate.defaults import default_suite_references
-    from tuneloop.evaluate.results import record_run
-    from tuneloop.evaluate.runner import run_suite
+    from tuneloop.evaluate import workflow
 
-    project = _project()
-    suites = suite or default_suite_references(project)
-    if not suites:
-        from tuneloop.errors import InvalidInput
-
-        raise InvalidInput(
-            "no_suites", "no suites to gate on: pass --suite or set eval.suites in tuneloop.yaml"
-        )
-    outcomes = []
-    for reference in suites:
-        result = run_suite(
-            project,
-            reference,
-            [model],
-            use_cache=False if no_cache else None,
-            limit=limit,
-            progress=not json_output,
-        )
-        outcomes.append(record_run(project, result, kind="gate"))
-    gates = [g for o in outcomes for g in o.data["gates"] if g["candidate"] == model]
-    failed = [g for g in gates if g["status"] == "failed"]
+    outcome = workflow.gate(
+        _project(),
+        model,
+        suites=suite,
+        limit=limit,
+        use_cache=False if no_cache else None,
+        progress=stage_progress(quiet=json_output),
+    )
+    outcomes, gates, failed = outcome.runs, outcome.gates, outcome.failed
     if json_output:
         print_json(
             {
@@ -302,8 +225,8 @@ def gate(
             }
         )
     else:
-        for outcome in outcomes:
-            _print_run(outcome.data, outcome.html_file, [e.id for e in outcome.evaluations])
+        for recorded in outcomes:
+            _print_run(recorded.data, recorded.html_file, [e.id for e in recorded.evaluations])
         if not gates:
             err_console.print("no gates apply: add `gates:` to the suite or eval.gates in tuneloop.yaml")
         verdict = "[red]FAILED[/red]" if failed else "[green]passed[/green]"
@@ -317,12 +240,10 @@ def show(
     json_output: JsonFlag = False,
 ) -> None:
     """Show a stored evaluation: its summary table, gates and report path."""
-    from tuneloop.evaluate.results import get_evaluation, load_report, readable_report
+    from tuneloop.evaluate import workflow
 
-    project = _project()
-    info = get_evaluation(project, evaluation_id)
-    data = load_report(project, info)
-    html_path = readable_report(project, info)
+    found = workflow.stored(_project(), evaluation_id)
+    info, data, html_path = found.info, found.data, found.html_file
     if json_output:
         print_json(
             {
@@ -347,7 +268,7 @@ def list_evaluations(
     json_output: JsonFlag = False,
 ) -> None:
     """List stored evaluations, gates, scorings and fit checks."""
-    from tuneloop.evaluate.results import list_evaluations as stored
+    from tuneloop.evaluate.evaluations import list_evaluations as stored
 
     results = stored(_project(), model=model, suite=suite)
     if json_output:
@@ -379,7 +300,7 @@ def compare(
     json_output: JsonFlag = False,
 ) -> None:
     """Compare two stored evaluations item by item (the second's model against the first's)."""
-    from tuneloop.evaluate.results import compare_evaluations, get_evaluation
+    from tuneloop.evaluate.evaluations import compare_evaluations, get_evaluation
 
     project = _project()
     diffs = compare_evaluations(project, first, second)
@@ -429,7 +350,7 @@ def metrics(json_output: JsonFlag = False) -> None:
     """List the registered metrics and their options."""
     from tuneloop.evaluate.metrics import METRICS, describe_options
 
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": d.name,
             "group": d.group,

@@ -2,8 +2,8 @@
 
 ``run_default_suites(project, "support:4")`` runs ``eval.default_suites`` (or all of ``eval.suites``)
 plus the built-in general-ability suite (``eval.forgetting_check``), each against the candidate's
-baselines, stores each result on the candidate's model version and returns a comparison table for
-the training command to print. A suite that cannot run (a missing file) is reported, not raised: the
+baselines, stores each result on the candidate's model version and returns the outcomes (the CLI
+draws them with :func:`tuneloop.evaluate.commands_render.default_suites_text`). A suite that cannot run (a missing file) is reported, not raised: the
 training run it follows already succeeded.
 """
 
@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from tuneloop.errors import TuneloopError
 from tuneloop.evaluate.suites import BUILTIN_PREFIX
+from tuneloop.progress import SILENT, Progress
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
-    from tuneloop.evaluate.results import RecordedRun
+    from tuneloop.evaluate.evaluations import RecordedRun
     from tuneloop.project import Project
 
 GENERAL_SUITE = f"{BUILTIN_PREFIX}general"
@@ -84,35 +83,6 @@ class DefaultSuitesResult:
                     )
         return rows
 
-    @property
-    def table(self) -> Table:
-        from rich.table import Table
-
-        table = Table(title=f"evaluation of {self.candidate} (* primary metric)")
-        for column in ("suite", "metric", "candidate", "baseline", "Δ", "CI", "p", "verdict"):
-            table.add_column(column)
-        for row in self.rows():
-            table.add_row(*row)
-        return table
-
-    def render(self) -> str:
-        """The table (and gate lines, report paths) as plain text."""
-        from rich.console import Console
-
-        console = Console(width=160, record=True, file=_Discard())
-        console.print(self.table)
-        for outcome in self.outcomes:
-            if outcome.recorded is None:
-                continue
-            for gate in outcome.recorded.data["gates"]:
-                if gate["candidate"] == self.candidate and gate["status"] != "skipped":
-                    console.print(
-                        f"gate {gate['status']}: [{outcome.suite}] {gate['rule']} — {gate['reason']}",
-                        markup=False,
-                    )
-            console.print(f"report: {outcome.recorded.html_file}", markup=False)
-        return console.export_text()
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "candidate": self.candidate,
@@ -134,14 +104,6 @@ def _num(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
-class _Discard:
-    def write(self, _: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        return None
-
-
 def default_suite_references(project: Project) -> list[str]:
     config = project.config.eval
     suites = list(config.default_suites if config.default_suites is not None else config.suites)
@@ -151,10 +113,10 @@ def default_suite_references(project: Project) -> list[str]:
 
 
 def run_default_suites(
-    project: Project, candidate_reference: str, *, progress: bool = True
+    project: Project, candidate_reference: str, *, progress: Progress = SILENT
 ) -> DefaultSuitesResult:
     """Run the project's default suites on a new candidate and store the results (see module docs)."""
-    from tuneloop.evaluate.results import record_run
+    from tuneloop.evaluate.evaluations import record_run
     from tuneloop.evaluate.runner import run_suite
 
     result = DefaultSuitesResult(candidate_reference)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tuneloop.config import ProjectConfig
 from tuneloop.errors import InvalidInput
 from tuneloop.evaluate.items import EvalItem, load_items
 from tuneloop.evaluate.planning import CandidatePlan, EvaluationPlan
@@ -22,9 +23,11 @@ from tuneloop.evaluate.runner import (
     conversations_for,
     score_model,
     scoring_context,
+    tools_of,
 )
 from tuneloop.evaluate.stats import bootstrap_ci
 from tuneloop.evaluate.suites import LoadedSuite
+from tuneloop.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     from tuneloop.project import Project
@@ -86,7 +89,7 @@ def _shot_pool(loaded: LoadedSuite, project: Project | None, exclude: set[str]) 
             "no_few_shot_examples",
             "few-shot variants need examples: set few_shot.file in the suite or data.train in tuneloop.yaml",
         )
-    tag_fields = project.config.data.tag_fields if project else ["category"]
+    tag_fields = (project.config if project is not None else ProjectConfig()).data.tag_fields
     return [item for item in _from_files(paths, tag_fields) if item.id not in exclude]
 
 
@@ -99,17 +102,16 @@ def run_fit_check(
     target: float | None = None,
     limit: int | None = None,
     use_cache: bool | None = None,
-    progress: bool = True,
+    progress: Progress = SILENT,
 ) -> FitCheck:
     """Run the foundation model on the suite zero-shot and k-shot; see the module docstring."""
     from tuneloop.evaluate.generation import describe_model, generate_for_model
 
-    reference = model or (project.config.model.base if project else "base:smollm2-135m-instruct")
-    config = project.config.eval if project else None
-    use_cache = (config.cache if config else True) if use_cache is None else use_cache
-    target = (
-        target if target is not None else (loaded.suite.fit_target or (config.fit_target if config else 0.9))
-    )
+    project_config = project.config if project is not None else ProjectConfig()
+    reference = model or project_config.model.base
+    config = project_config.eval
+    use_cache = config.cache if use_cache is None else use_cache
+    target = target if target is not None else (loaded.suite.fit_target or config.fit_target)
     ks = sorted(
         set(shots if shots is not None else (loaded.suite.few_shot.k if loaded.suite.few_shot else [0]))
     )
@@ -123,7 +125,13 @@ def run_fit_check(
         label = f"{reference} [{k}-shot]"
         conversations = conversations_for(loaded, items, project, few_shot=k, shot_pool=pool)
         generations = generate_for_model(
-            project, reference, conversations, loaded.suite.generation, use_cache=use_cache, progress=progress
+            project,
+            reference,
+            conversations,
+            loaded.suite.generation,
+            use_cache=use_cache,
+            progress=progress,
+            tools=tools_of(items),
         )
         table = score_model(loaded, items, generations, context)
         models[label] = ModelRun(label, generations, table, 0.0, label=label, identity=identity)
@@ -132,7 +140,7 @@ def run_fit_check(
         CandidatePlan(label, baselines={f"{ks[0]}-shot": zero} if label != zero else {}) for label in models
     ]
     plan = EvaluationPlan(plans)
-    alpha = config.significance if config else 0.05
+    alpha = config.significance
     comparisons = compare_models(
         models,
         plan,
@@ -140,12 +148,12 @@ def run_fit_check(
         items,
         context,
         alpha=alpha,
-        n_resamples=config.bootstrap_resamples if config else 10_000,
-        max_failure_rate=config.judge.max_failure_rate if config else 0.1,
+        n_resamples=config.bootstrap_resamples,
+        max_failure_rate=config.judge.max_failure_rate,
     )
     run = EvalRun(loaded, items, plan, models, comparisons, alpha, loaded.suite.generation, few_shot=max(ks))
     primary = loaded.suite.primary
-    variants = {}
+    variants: dict[str, dict[str, Any]] = {}
     for k, (label, result) in zip(ks, models.items(), strict=True):
         scores = [s for s in result.table.scores(primary) if s is not None]
         interval = bootstrap_ci(scores, confidence=1 - alpha) if scores else None

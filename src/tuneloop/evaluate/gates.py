@@ -32,7 +32,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from tuneloop.config.evaluate import ABSOLUTE_RULES, GateRule
+from tuneloop.config.evaluate import ABSOLUTE_RULES, EvalSection, GateRule
 from tuneloop.evaluate.stats import non_inferiority
 
 if TYPE_CHECKING:
@@ -75,7 +75,9 @@ def suite_fit_target(loaded: LoadedSuite, project: Project | None) -> float | No
 
 @dataclass
 class GateResult:
-    """One gate on one score column of one candidate."""
+    """One gate decision: a rule applied to one score of one candidate. The one gate-result type of
+    every stage: evaluation gates (a metric of a suite) and red-team gates (the failure rate of one
+    probe category, ``category`` set) alike."""
 
     candidate: str
     rule: str
@@ -86,8 +88,20 @@ class GateResult:
     reason: str
     numbers: dict[str, Any] = field(default_factory=dict)
     origin: str = "suite"
+    category: str | None = None
+    """The item category the gate judges alone (red-team gates: one per probe category)."""
+    report_only: bool = False
+    """Shown in reports, never failing the check (red-team ``gate.report_only`` categories)."""
+
+    @property
+    def blocking(self) -> bool:
+        """This decision fails the check: the rule failed and the gate is not report-only."""
+        return self.status == "failed" and not self.report_only
 
     def to_dict(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"category": self.category} if self.category is not None else {}
+        if self.report_only:
+            extra["report_only"] = True
         return {
             "candidate": self.candidate,
             "rule": self.rule,
@@ -97,7 +111,12 @@ class GateResult:
             "reason": self.reason,
             "numbers": self.numbers,
             "origin": self.origin,
-        }
+        } | extra
+
+
+def gates_passed(gates: list[GateResult]) -> bool:
+    """A check passes when none of its gates blocks it (no gates: passed)."""
+    return not any(g.blocking for g in gates)
 
 
 @dataclass(frozen=True)
@@ -151,7 +170,7 @@ def _role_of(run: EvalRun, candidate: str, baseline: str) -> str | None:
 
 def evaluate_gates(run: EvalRun, rules: list[ScopedRule], project: Project | None) -> list[GateResult]:
     """Apply every rule to every candidate of the run."""
-    default_failure = project.config.eval.judge.max_failure_rate if project else 0.1
+    default_failure = (project.config.eval if project is not None else EvalSection()).judge.max_failure_rate
     level = (run.suite.suite.primary, suite_fit_target(run.suite, project))
     results = []
     for candidate in run.candidates:

@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tuneloop.console import progress_bar
+from tuneloop.config.model import ModelSection
 from tuneloop.evaluate.cache import GenerationCache, cache_key
 from tuneloop.evaluate.decoding import Generation, GenerationSettings, generate_one_batch
 from tuneloop.models.chat_template import render_chat
+from tuneloop.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     from tuneloop.models.loading import LoadedModel
@@ -31,16 +32,30 @@ if TYPE_CHECKING:
     from tuneloop.project import Project
 
 Conversation = list[dict[str, Any]]
+Tools = list[dict[str, Any]] | None
+"""Tool (function) definitions offered in a conversation, as training rendered them."""
 
 
-def render_prompt(tokenizer: Any, conversation: Conversation) -> str:
+def render_prompt(tokenizer: Any, conversation: Conversation, tools: Tools = None) -> str:
     """The exact text the model sees: the chat template with the assistant turn opened.
+
+    ``tools`` are rendered exactly as training renders a record's tools, so a tool-using dataset is
+    evaluated on the prompts it was trained on (the same :func:`render_chat`).
 
     A conversation ending with an assistant message is a *prefill*: the model continues that message
     (judges start their answer with ``{"score":``; red-team prefill attacks use the same path). The
     returned :class:`Generation` holds only the continuation.
     """
-    return render_chat(tokenizer, conversation, ending="auto")
+    return render_chat(tokenizer, conversation, tools=tools, ending="auto")
+
+
+def _render_all(
+    tokenizer: Any, conversations: Sequence[Conversation], tools: Sequence[Tools] | None
+) -> list[str]:
+    offered = list(tools) if tools is not None else [None] * len(conversations)
+    if len(offered) != len(conversations):
+        raise ValueError(f"{len(offered)} tool lists for {len(conversations)} conversations")
+    return [render_prompt(tokenizer, list(c), t) for c, t in zip(conversations, offered, strict=True)]
 
 
 def generation_key(identity: str, prompt: str, settings: GenerationSettings) -> str:
@@ -54,18 +69,19 @@ def generate_batch(
     settings: GenerationSettings,
     *,
     cache: GenerationCache | None = None,
-    progress: bool = True,
+    progress: Progress = SILENT,
     autocast: bool | None = None,
     description: str = "generating",
     share_prefix: bool = True,
+    tools: Sequence[Tools] | None = None,
 ) -> list[Generation]:
     """Answer every conversation; returns one :class:`Generation` per conversation, in order.
 
-    ``autocast`` None uses bf16 autocast where the hardware makes it fast (AMX CPUs, GPUs);
+    ``tools`` holds each conversation's tool definitions (None: no tools anywhere). ``autocast`` None uses bf16 autocast where the hardware makes it fast (AMX CPUs, GPUs);
     ``share_prefix`` computes the prompts' common head once per batch (see :mod:`.decoding`).
     """
     tokenizer = loaded.tokenizer
-    prompts = [render_prompt(tokenizer, list(conversation)) for conversation in conversations]
+    prompts = _render_all(tokenizer, conversations, tools)
     keys = [generation_key(loaded.resolved.identity, prompt, settings) for prompt in prompts]
     found = cache.get_many(sorted(set(keys))) if cache is not None else {}
     # Identical prompts (repeated items, shared red-team seeds) are generated once.
@@ -87,7 +103,7 @@ def _generate_missing(
     todo: dict[str, str],
     settings: GenerationSettings,
     cache: GenerationCache | None,
-    progress: bool,
+    progress: Progress,
     autocast: bool | None,
     description: str,
     share_prefix: bool,
@@ -102,8 +118,7 @@ def _generate_missing(
     ordered = sorted(todo, key=lambda key: -lengths[key])
     generated: dict[str, Generation] = {}
     produced_tokens, started = 0, time.perf_counter()
-    with progress_bar(transient=True, quiet=not progress) as bar:
-        task = bar.add_task(description, total=len(ordered), status="")
+    with progress.task(description, total=len(ordered)) as task:
         for start in range(0, len(ordered), settings.batch_size):
             batch_keys = ordered[start : start + settings.batch_size]
             outputs = generate_one_batch(
@@ -116,7 +131,7 @@ def _generate_missing(
                 cache.put_many({key: generation.to_dict() for key, generation in batch.items()})
             produced_tokens += sum(g.completion_tokens for g in outputs)
             rate = produced_tokens / max(time.perf_counter() - started, 1e-9)
-            bar.update(task, advance=len(batch_keys), status=f"{rate:,.0f} tok/s")
+            task.advance(len(batch_keys), status=f"{rate:,.0f} tok/s")
     return generated
 
 
@@ -170,7 +185,7 @@ def load_for_evaluation(project: Project | None, reference: str) -> LoadedModel:
     resolved = resolve_model(reference, project)
     loaded = _MODELS.get(resolved.identity)
     if loaded is None:
-        dtype = project.config.model.dtype if project is not None else "auto"
+        dtype = (project.config.model if project is not None else ModelSection()).dtype
         loaded = load_model(resolved, dtype=dtype, chat_template=_chat_template(project))
         _MODELS.put(resolved.identity, loaded)
     return loaded
@@ -201,16 +216,19 @@ def _tokenizer(resolved: ResolvedModel, project: Project | None) -> Any:
 
 
 def cached_answers(
-    project: Project, reference: str, conversations: Sequence[Conversation], settings: GenerationSettings
+    project: Project,
+    reference: str,
+    conversations: Sequence[Conversation],
+    settings: GenerationSettings,
+    tools: Sequence[Tools] | None = None,
 ) -> list[Generation] | None:
     """Every answer from the disk cache, or None if any is missing (then the model must run)."""
     from tuneloop.models.resolve import resolve_model
 
     resolved = resolve_model(reference, project)
     tokenizer = _tokenizer(resolved, project)
-    keys = [
-        generation_key(resolved.identity, render_prompt(tokenizer, list(c)), settings) for c in conversations
-    ]
+    prompts = _render_all(tokenizer, conversations, tools)
+    keys = [generation_key(resolved.identity, prompt, settings) for prompt in prompts]
     found = project_cache(project).get_many(sorted(set(keys)))
     if not all(key in found for key in keys):
         return None
@@ -229,18 +247,22 @@ def generate_for_model(
     settings: GenerationSettings,
     *,
     use_cache: bool = True,
-    progress: bool = True,
+    progress: Progress = SILENT,
+    tools: Sequence[Tools] | None = None,
 ) -> list[Generation]:
-    """Resolve, load (once per process) and run ``reference`` on ``conversations``.
+    """Resolve, load (once per process) and run ``reference`` on ``conversations`` (offered
+    ``tools``, one entry per conversation, as in :func:`generate_batch`).
 
     When every answer is already cached the weights are not even loaded (gating a candidate right
     after evaluating it, or re-running baselines, costs a tokenizer and a cache lookup).
     """
     cache = project_cache(project) if (use_cache and project is not None) else None
     if cache is not None and project is not None:
-        answers = cached_answers(project, reference, conversations, settings)
+        answers = cached_answers(project, reference, conversations, settings, tools)
         if answers is not None:
             return answers
     loaded = load_for_evaluation(project, reference)
     label = loaded.resolved.label or reference
-    return generate_batch(loaded, conversations, settings, cache=cache, progress=progress, description=label)
+    return generate_batch(
+        loaded, conversations, settings, cache=cache, progress=progress, description=label, tools=tools
+    )

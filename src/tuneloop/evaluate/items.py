@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import inspect as sql_inspect
 from sqlalchemy import select
 
+from tuneloop.config import ProjectConfig
+from tuneloop.config.data import DataSection
 from tuneloop.errors import InvalidInput, Location, NotFound
 from tuneloop.store import sha256_bytes
 
@@ -43,6 +45,8 @@ class EvalItem:
     source: str | None = None
     """``file:line`` it came from."""
     checks: tuple[MetricOptions, ...] = ()
+    tools: list[dict[str, Any]] | None = None
+    """Tool definitions of the record it came from, offered to the model as training offered them."""
 
     def category(self, category_field: str = "category") -> str:
         return self.tags.get(category_field) or "(none)"
@@ -54,11 +58,16 @@ class EvalItem:
             "reference": self.reference,
             "tags": self.tags,
             "source": self.source,
+            **({"tools": self.tools} if self.tools else {}),
         }
 
 
-def item_id(messages: list[dict[str, Any]], reference: str | None) -> str:
-    payload = json.dumps([messages, reference], sort_keys=True, ensure_ascii=False)
+def item_id(
+    messages: list[dict[str, Any]], reference: str | None, tools: list[dict[str, Any]] | None = None
+) -> str:
+    # Items without tools keep the ids they always had (stored scores pair on them).
+    content: list[Any] = [messages, reference] if not tools else [messages, reference, tools]
+    payload = json.dumps(content, sort_keys=True, ensure_ascii=False)
     return sha256_bytes(payload.encode())[:12]
 
 
@@ -70,7 +79,15 @@ def item_from_record(record: Record) -> EvalItem | None:
     if not prompt:
         return None
     reference = record.final_answer()
-    return EvalItem(item_id(prompt, reference), prompt, reference, dict(record.tags), str(record.source))
+    tools = record.tools if record.kind == "conversation" else None
+    return EvalItem(
+        item_id(prompt, reference, tools),
+        prompt,
+        reference,
+        dict(record.tags),
+        str(record.source),
+        tools=tools,
+    )
 
 
 def _inline(items: list[InlineItem], source: str) -> list[EvalItem]:
@@ -158,7 +175,9 @@ def _from_production(project: Project, sample: int, seed: int, since_days: int |
 def load_items(loaded: LoadedSuite, project: Project | None) -> list[EvalItem]:
     """The suite's items, in file order (``limit`` keeps the first N)."""
     source = loaded.suite.items
-    tag_fields = source.tag_fields or (project.config.data.tag_fields if project else ["category", "intent"])
+    tag_fields = (
+        source.tag_fields or (project.config.data if project is not None else DataSection()).tag_fields
+    )
     if source.inline is not None:
         items = _inline(source.inline, str(loaded.path))
     elif source.file is not None:
@@ -202,7 +221,7 @@ def system_prompt_for(suite: Suite, project: Project | None) -> str | None:
     if suite.system_prompt is None or suite.system_prompt.lower() == "none":
         return None
     if suite.system_prompt == "project":
-        return project.config.project.system_prompt if project else None
+        return (project.config if project is not None else ProjectConfig()).project.system_prompt
     return suite.system_prompt
 
 

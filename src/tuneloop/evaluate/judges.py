@@ -171,9 +171,7 @@ class LocalModelJudge:
             r.messages + ([{"role": "assistant", "content": r.prefill}] if r.prefill else [])
             for r in requests
         ]
-        generations = generate_for_model(
-            self.project, self.settings.model, conversations, settings, progress=False
-        )
+        generations = generate_for_model(self.project, self.settings.model, conversations, settings)
         return [r.prefill + g.text for r, g in zip(requests, generations, strict=True)]
 
 

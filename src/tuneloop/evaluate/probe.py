@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from tuneloop.evaluate.defaults import default_suite_references
 from tuneloop.evaluate.generation import generate_batch
 from tuneloop.evaluate.items import EvalItem, load_items
-from tuneloop.evaluate.metrics import get_metric, outputs_of
-from tuneloop.evaluate.runner import conversations_for, score_model, scoring_context
+from tuneloop.evaluate.metrics import ScoringContext, get_metric, outputs_of
+from tuneloop.evaluate.runner import conversations_for, score_model, scoring_context, tools_of
 from tuneloop.evaluate.suites import BUILTIN_PREFIX, LoadedSuite, load_suite
 from tuneloop.models.loading import LoadedModel
 
@@ -38,7 +38,7 @@ class SuiteProbe:
     suite: LoadedSuite
     items: list[EvalItem]
     conversations: list[list[dict[str, Any]]]
-    context: Any
+    context: ScoringContext
     metric: str
     """The primary metric's score column."""
     higher_is_better: bool
@@ -64,7 +64,7 @@ class SuiteProbe:
         try:
             with torch.no_grad():
                 generations = generate_batch(
-                    loaded, self.conversations, self.suite.suite.generation, cache=None, progress=False
+                    loaded, self.conversations, self.suite.suite.generation, tools=tools_of(self.items)
                 )
         finally:
             model.train(was_training)

@@ -4,7 +4,7 @@
 parent and production baselines), generates with the batched engine (cached on disk, so baselines are
 generated once and reused by later evaluations), scores every model with the suite's metrics,
 compares each candidate with each of its baselines item by item, and applies the gates. It returns
-an :class:`EvalRun`; :mod:`tuneloop.evaluate.results` stores it and :mod:`.report` renders it.
+an :class:`EvalRun`; :mod:`tuneloop.evaluate.evaluations` stores it and :mod:`.report` renders it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from tuneloop.config.evaluate import EvalSection
 from tuneloop.evaluate.generation import Generation, GenerationSettings, generate_for_model
 from tuneloop.evaluate.items import EvalItem, build_conversation, draw_shots, load_items, system_prompt_for
 from tuneloop.evaluate.metrics import (
@@ -27,9 +28,11 @@ from tuneloop.evaluate.metrics import (
 from tuneloop.evaluate.planning import EvaluationPlan, plan_evaluation
 from tuneloop.evaluate.stats import Comparison, compare_paired, win_tie_loss_test
 from tuneloop.evaluate.suites import LoadedSuite, load_suite
+from tuneloop.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     from tuneloop.evaluate.gates import GateResult
+    from tuneloop.evaluate.judges import JudgeBackend
     from tuneloop.project import Project
 
 
@@ -102,15 +105,14 @@ class EvalRun:
 
 
 def scoring_context(
-    project: Project | None, loaded: LoadedSuite, use_cache: bool, judge_backend: Any = None
+    project: Project | None, loaded: LoadedSuite, use_cache: bool, judge_backend: JudgeBackend | None = None
 ) -> ScoringContext:
-    from tuneloop.config.evaluate import JudgeSettings
     from tuneloop.evaluate.generation import project_cache
 
     return ScoringContext(
         project=project,
         base_dir=loaded.base_dir,
-        judge=project.config.eval.judge if project else JudgeSettings(),
+        judge=(project.config.eval if project is not None else EvalSection()).judge,
         judge_backend=judge_backend,
         disk_cache=project_cache(project) if (project is not None and use_cache) else None,
         use_cache=use_cache,
@@ -130,6 +132,11 @@ def conversations_for(
     return [
         build_conversation(item, system, draw_shots(shot_pool or [], item, few_shot, seed)) for item in items
     ]
+
+
+def tools_of(items: list[EvalItem]) -> list[list[dict[str, Any]] | None] | None:
+    """Each item's tool definitions, or None when no item offers tools (the common case)."""
+    return [item.tools for item in items] if any(item.tools for item in items) else None
 
 
 def score_model(
@@ -178,15 +185,16 @@ def run_model(
     context: ScoringContext,
     *,
     use_cache: bool,
-    progress: bool,
+    progress: Progress,
 ) -> ModelRun:
     """Generate (cached) and score one model."""
     from tuneloop.evaluate.generation import describe_model
 
     settings = loaded.suite.generation
     started = time.perf_counter()
+    tools = tools_of(items)
     generations = generate_for_model(
-        project, reference, conversations, settings, use_cache=use_cache, progress=progress
+        project, reference, conversations, settings, use_cache=use_cache, progress=progress, tools=tools
     )
     sampled: dict[tuple[int, float], list[Generation]] = {}
     for spec in loaded.suite.metrics:
@@ -196,7 +204,13 @@ def run_model(
                 update={"num_samples": request[0], "temperature": request[1], "top_p": 0.95}
             )
             sampled[request] = generate_for_model(
-                project, reference, conversations, sampling_settings, use_cache=use_cache, progress=progress
+                project,
+                reference,
+                conversations,
+                sampling_settings,
+                use_cache=use_cache,
+                progress=progress,
+                tools=tools,
             )
     table = score_model(loaded, items, generations, context, sampled)
     label, identity = describe_model(project, reference)
@@ -331,8 +345,8 @@ def run_suite(
     automatic_baselines: bool = True,
     use_cache: bool | None = None,
     limit: int | None = None,
-    progress: bool = True,
-    judge_backend: Any = None,
+    progress: Progress = SILENT,
+    judge_backend: JudgeBackend | None = None,
     apply_gates: bool = True,
 ) -> EvalRun:
     """Evaluate ``candidates`` (and their baselines) on a suite; see the module docstring."""
@@ -341,11 +355,11 @@ def run_suite(
     loaded = suite if isinstance(suite, LoadedSuite) else load_suite(suite, project)
     items = load_items(loaded, project)
     items = items[:limit] if limit else items
-    eval_config = project.config.eval if project else None
-    use_cache = (eval_config.cache if eval_config else True) if use_cache is None else use_cache
-    alpha = eval_config.significance if eval_config else 0.05
-    resamples = eval_config.bootstrap_resamples if eval_config else 10_000
-    max_failure_rate = eval_config.judge.max_failure_rate if eval_config else 0.1
+    eval_config = project.config.eval if project is not None else EvalSection()
+    use_cache = eval_config.cache if use_cache is None else use_cache
+    alpha = eval_config.significance
+    resamples = eval_config.bootstrap_resamples
+    max_failure_rate = eval_config.judge.max_failure_rate
     rules = gates_for(loaded, project) if apply_gates else []
     explicit = list(baselines or [])
     explicit += [b for b in gate_baseline_references(rules) if b not in explicit]

@@ -18,15 +18,17 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tuneloop.config.evaluate import EvalSection
 from tuneloop.errors import ConfigError, InvalidInput, Location, TuneloopError
 from tuneloop.evaluate.generation import Generation
 from tuneloop.evaluate.items import EvalItem, item_id, load_items
-from tuneloop.evaluate.metrics import MetricOptions, ScoringInput, score_outputs
+from tuneloop.evaluate.metrics import MetricOptions, ScoringContext, ScoringInput, score_outputs
 from tuneloop.evaluate.planning import CandidatePlan, EvaluationPlan
 from tuneloop.evaluate.runner import EvalRun, ModelRun, compare_models, scoring_context
 from tuneloop.evaluate.suites import ItemsSource, LoadedSuite, Suite
 
 if TYPE_CHECKING:
+    from tuneloop.evaluate.judges import JudgeBackend
     from tuneloop.project import Project
 
 
@@ -134,7 +136,11 @@ def adhoc_suite(metric: MetricOptions, outputs: Path) -> LoadedSuite:
 
 
 def _model_run(
-    reference: str, items: list[EvalItem], generations: list[Generation], loaded: LoadedSuite, context: Any
+    reference: str,
+    items: list[EvalItem],
+    generations: list[Generation],
+    loaded: LoadedSuite,
+    context: ScoringContext,
 ) -> ModelRun:
     inputs = [
         ScoringInput(g.text, i.reference, i, None if math.isnan(g.latency_s) else g)
@@ -153,7 +159,7 @@ def score_files(
     *,
     baseline_outputs: Path | None = None,
     use_suite_items: bool = True,
-    judge_backend: Any = None,
+    judge_backend: JudgeBackend | None = None,
 ) -> EvalRun:
     """Score ``outputs`` (and compare with ``baseline_outputs``) with the suite's metrics."""
     from tuneloop.evaluate.gates import evaluate_gates, gates_for
@@ -182,20 +188,20 @@ def score_files(
             )
         generations[baseline_ref] = [by_id[item.id] for item in items]
         plan.baselines["baseline"] = baseline_ref
-    use_cache = project.config.eval.cache if project else True
+    config = project.config.eval if project is not None else EvalSection()
+    use_cache = config.cache
     context = scoring_context(project, loaded, use_cache, judge_backend)
     models = {ref: _model_run(ref, items, gens, loaded, context) for ref, gens in generations.items()}
     eval_plan = EvaluationPlan([plan])
-    config = project.config.eval if project else None
     comparisons = compare_models(
         models,
         eval_plan,
         loaded,
         items,
         context,
-        alpha=config.significance if config else 0.05,
-        n_resamples=config.bootstrap_resamples if config else 10_000,
-        max_failure_rate=config.judge.max_failure_rate if config else 0.1,
+        alpha=config.significance,
+        n_resamples=config.bootstrap_resamples,
+        max_failure_rate=config.judge.max_failure_rate,
     )
     run = EvalRun(
         loaded,
@@ -203,7 +209,7 @@ def score_files(
         eval_plan,
         models,
         comparisons,
-        config.significance if config else 0.05,
+        config.significance,
         loaded.suite.generation,
     )
     run.gates = evaluate_gates(run, gates_for(loaded, project), project)

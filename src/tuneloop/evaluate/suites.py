@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
@@ -34,6 +34,9 @@ from tuneloop.errors import InvalidInput, Location, NotFound
 from tuneloop.evaluate.generation import GenerationSettings
 from tuneloop.evaluate.metrics import MetricOptions, outputs_of, parse_metric_options
 from tuneloop.store import sha256_bytes
+
+if TYPE_CHECKING:
+    from tuneloop.project import Project
 
 BUILTIN_PREFIX = "builtin:"
 
@@ -236,7 +239,7 @@ def _builtin_path(name: str) -> Path:
     return path
 
 
-def find_suite_path(reference: str, project: Any = None) -> tuple[Path, str]:
+def find_suite_path(reference: str, project: Project | None = None) -> tuple[Path, str]:
     """Resolve ``--suite``: ``builtin:<name>``, a YAML path, or the name of a suite in ``eval.suites``."""
     if reference.startswith(BUILTIN_PREFIX):
         name = reference.removeprefix(BUILTIN_PREFIX)
@@ -268,7 +271,7 @@ def _suite_name(path: Path) -> str | None:
         return None
 
 
-def load_suite(reference: str, project: Any = None) -> LoadedSuite:
+def load_suite(reference: str, project: Project | None = None) -> LoadedSuite:
     """Find and validate a suite; errors name the file and line."""
     path, shown = find_suite_path(reference, project)
     suite = load_model_from_yaml(path, Suite)

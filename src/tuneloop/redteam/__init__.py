@@ -8,8 +8,11 @@ The stage's public API (``tuneloop redteam run|gate|canaries|probes|show`` call 
   (the refusal detector is :func:`tuneloop.evaluate.refusal.detect_refusal`);
 - canaries: :func:`plant_canaries`, :class:`CanaryManifest`, :func:`record_canary_manifest`;
 - project probes: :func:`memorisation_probes`, :func:`canary_probes`, :func:`pii_probes`, :func:`xstest_probes`;
-- running: :class:`RunOptions`, :func:`run_redteam`, :func:`gate_model`;
-- statistics and gate: :func:`summarise_rate`, :func:`compare`, :func:`evaluate_gate`.
+- the verbs, each doing its whole job (storing the report, attaching the result): :func:`run`
+  (``redteam run``, with :class:`RunOptions`), :func:`gate` (``redteam gate``), :func:`plant`
+  (``redteam canaries``), :func:`catalogue` (``redteam probes``), :func:`stored_result` (``redteam show``);
+- statistics and gate: :func:`summarise_rate`, :func:`compare`, :func:`evaluate_gate` (one
+  :class:`~tuneloop.evaluate.GateResult` per category), :func:`gate_document`, :func:`gates_passed`.
 
 Names are imported on first use (PEP 562), so ``tuneloop --help`` does not pay for the statistics
 and database modules the verbs need.
@@ -26,8 +29,12 @@ _EXPORTS = {
     "tuneloop.redteam.dynamic": ["canary_probes", "memorisation_probes", "pii_probes", "project_canary_manifests",
                                  "record_canary_manifest", "xstest_probes"],
     "tuneloop.redteam.probes": ["ALL_CATEGORIES", "Probe", "builtin_probes", "load_probe_file"],
-    "tuneloop.redteam.results": ["Delta", "GateResult", "Outcome", "RateSummary", "compare", "evaluate_gate", "summarise_rate"],
-    "tuneloop.redteam.run": ["GateDecision", "RedteamResult", "RunOptions", "gate_model", "run_redteam"],
+    "tuneloop.redteam.rates": ["Delta", "Outcome", "RateSummary", "compare", "evaluate_gate", "gate_document",
+                               "summarise_rate"],
+    "tuneloop.redteam.campaign": ["GateDecision", "RedteamResult", "RunOptions", "gate", "run"],
+    "tuneloop.redteam.library": ["PlantedCanaries", "ProbeCatalogue", "StoredRedteam", "catalogue", "plant",
+                                 "stored_result"],
+    "tuneloop.evaluate.gates": ["GateResult", "gates_passed"],
     "tuneloop.redteam.strategies": ["STRATEGIES", "apply_strategies"],
 }  # fmt: skip
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}

@@ -1,4 +1,5 @@
-"""Verbs ``tuneloop redteam run|gate|canaries|probes|show``.
+"""Verbs ``tuneloop redteam run|gate|canaries|probes|show``: parse, call one stage function
+(:mod:`tuneloop.redteam.campaign`, :mod:`tuneloop.redteam.library`), render, pick the exit code.
 
 Run ``tuneloop redteam run --model my-project:2`` inside a project; see docs/redteam.md.
 """
@@ -11,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tuneloop.console import JsonFlag, console, err_console, print_json
+from tuneloop.console import JsonFlag, console, err_console, print_json, stage_progress
 
 ModelOption = Annotated[
     str, typer.Option("--model", "-m", help="Model to red-team (name:N, name@alias, base:ID, a directory).")
@@ -65,13 +66,13 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 def _options(model: str, baseline: str | None, categories: list[str] | None, strategies: list[str] | None,
              xstest: Path | None, data: list[Path] | None, canaries: list[Path] | None, limit: int | None,
-             max_new_tokens: int | None, json_output: bool) -> Any:  # fmt: skip
-    from tuneloop.redteam.run import RunOptions
+             max_new_tokens: int | None) -> Any:  # fmt: skip
+    from tuneloop.redteam.campaign import RunOptions
 
     return RunOptions(
         model=model, baseline=baseline, categories=_split(categories), strategies=_split(strategies),
         xstest=xstest, data=data, canary_manifests=list(canaries or []), probes_per_category=limit,
-        max_new_tokens=max_new_tokens, progress=not json_output,
+        max_new_tokens=max_new_tokens,
     )  # fmt: skip
 
 
@@ -91,21 +92,10 @@ def run(
 ) -> None:
     """Red-team a model: probes × strategies, failure rates with CIs, deltas vs its baseline."""
     from tuneloop.project import Project
-    from tuneloop.redteam.run import run_redteam
-    from tuneloop.store import atomic_write_bytes
+    from tuneloop.redteam import campaign
 
-    project = Project.open()
-    options = _options(
-        model, baseline, categories, strategies, xstest, data, canaries, limit, max_new_tokens, json_output
-    )
-    result = run_redteam(project, options)
-    if report is not None:
-        atomic_write_bytes(
-            report.with_suffix(".json"), project.artifacts.get_bytes(result.report_json_sha256)
-        )
-        atomic_write_bytes(
-            report.with_suffix(".html"), project.artifacts.get_bytes(result.report_html_sha256)
-        )
+    options = _options(model, baseline, categories, strategies, xstest, data, canaries, limit, max_new_tokens)
+    result = campaign.run(Project.open(), options, report=report, progress=stage_progress(quiet=json_output))
     if json_output:
         print_json({"ok": True, "passed": result.passed, "result_id": result.result_id,
                     "report_html": str(result.report_html), **_summary(result.data)})  # fmt: skip
@@ -133,13 +123,10 @@ def gate(
 ) -> None:
     """Gate a model on its red-team: exit 1 when a category is significantly worse than its baseline."""
     from tuneloop.project import Project
-    from tuneloop.redteam.run import gate_model
+    from tuneloop.redteam import campaign
 
-    project = Project.open()
-    options = _options(
-        model, baseline, categories, strategies, xstest, data, canaries, limit, max_new_tokens, json_output
-    )
-    decision = gate_model(project, options, rerun=rerun)
+    options = _options(model, baseline, categories, strategies, xstest, data, canaries, limit, max_new_tokens)
+    decision = campaign.gate(Project.open(), options, rerun=rerun, progress=stage_progress(quiet=json_output))
     if json_output:
         print_json({"ok": True, "passed": decision.passed, "model": decision.model, "baseline": decision.baseline,
                     "gate": decision.gate, "result_id": decision.result_id})  # fmt: skip
@@ -173,25 +160,21 @@ def canaries(
     json_output: JsonFlag = False,
 ) -> None:
     """Plant unique random canary strings in a training file so memorisation becomes measurable."""
-    from tuneloop.config.redteam import CanarySettings
     from tuneloop.project import Project
-    from tuneloop.redteam.canaries import manifest_path, plant_canaries
-    from tuneloop.redteam.dynamic import record_canary_manifest
+    from tuneloop.redteam.library import plant
 
-    project = Project.open_optional()
-    settings = project.config.redteam.canaries if project else CanarySettings()
-    manifest = plant_canaries(source, output, count=count or settings.count, template=settings.template,
-                              secret_length=settings.secret_length, repeats=repeats, seed=seed)  # fmt: skip
-    sha = record_canary_manifest(project, manifest) if project else None
+    planted = plant(Project.open_optional(), source, output, count=count, repeats=repeats, seed=seed)
+    manifest = planted.manifest
     if json_output:
-        print_json({"ok": True, "output": str(output), "manifest": str(manifest_path(output)), "artifact": sha,
+        print_json({"ok": True, "output": str(output), "manifest": str(planted.manifest_file), "artifact": planted.artifact,
                     "canaries": [c.__dict__ for c in manifest.canaries]})  # fmt: skip
         return
     console.print(
         f"planted {len(manifest.canaries)} canaries ×{repeats} in {output} ({manifest.format} records)"
     )
-    console.print(f"manifest: {manifest_path(output)}" + (" (also recorded in the project)" if sha else ""))
-    if not project:
+    recorded = " (also recorded in the project)" if planted.artifact else ""
+    console.print(f"manifest: {planted.manifest_file}" + recorded)
+    if planted.artifact is None:
         err_console.print("not inside a project: pass the manifest to `redteam run --canaries` yourself")
 
 
@@ -205,49 +188,33 @@ def probes(
 ) -> None:
     """List probe categories (expected behaviour, probe counts) and strategies, or one category's probes."""
     from tuneloop.project import Project
-    from tuneloop.redteam.dynamic import xstest_probes
-    from tuneloop.redteam.probes import ALL_CATEGORIES, BUILTIN_CATEGORIES, builtin_probes, load_probe_file
-    from tuneloop.redteam.strategies import STRATEGY_DESCRIPTIONS
+    from tuneloop.redteam.library import catalogue
 
-    project = Project.open_optional()
-    files = list(custom or []) + (
-        [project.resolve_path(p) for p in project.config.redteam.custom_probes] if project else []
-    )
-    extra = [p for path in files for p in load_probe_file(path)] + (xstest_probes(xstest) if xstest else [])
-    counts: dict[str, int] = {
-        c: len(builtin_probes(c)) if c in BUILTIN_CATEGORIES else 0 for c in ALL_CATEGORIES
-    }
-    for probe in extra:
-        counts[probe.category] = counts.get(probe.category, 0) + 1
+    found = catalogue(Project.open_optional(), category=category, custom=custom, xstest=xstest)
     if category is not None:
-        listed = builtin_probes(category) if category in BUILTIN_CATEGORIES or category == "off_topic" else []
-        listed += [p for p in extra if p.category == category]
         if json_output:
             print_json(
                 {
                     "ok": True,
                     "category": category,
-                    "probes": [p.model_dump(mode="json", exclude_none=True) for p in listed],
+                    "probes": [p.model_dump(mode="json", exclude_none=True) for p in found.probes],
                 }
             )
             return
-        table = Table(title=f"{category}: {len(listed)} probes")
+        table = Table(title=f"{category}: {len(found.probes)} probes")
         for column in ("id", "expected", "detector", "harm area", "prompt"):
             table.add_column(column)
-        for p in listed:
+        for p in found.probes:
             table.add_row(p.id, p.expected, p.detector or "", p.harm_area or "", p.user_text()[:90])
         console.print(table)
         return
-    rows = [{"category": c, "description": ALL_CATEGORIES.get(c, "project probes"), "probes": n,
-             "source": "built-in" if c in BUILTIN_CATEGORIES else ("project data" if c in ALL_CATEGORIES else "custom")}
-            for c, n in counts.items()]  # fmt: skip
     if json_output:
-        print_json({"ok": True, "categories": rows, "strategies": STRATEGY_DESCRIPTIONS})
+        print_json({"ok": True, "categories": found.categories, "strategies": found.strategies})
         return
     table = Table(title="probe categories")
     for column in ("category", "probes", "source", "expected behaviour"):
         table.add_column(column)
-    for row in rows:
+    for row in found.categories:
         table.add_row(
             row["category"],
             str(row["probes"]) if row["source"] != "project data" else "from data",
@@ -258,7 +225,7 @@ def probes(
     strategies = Table(title="strategies")
     strategies.add_column("strategy")
     strategies.add_column("what it does")
-    for name, text in STRATEGY_DESCRIPTIONS.items():
+    for name, text in found.strategies.items():
         strategies.add_row(name, text)
     console.print(strategies)
 
@@ -273,33 +240,11 @@ def show(
     json_output: JsonFlag = False,
 ) -> None:
     """Show a stored red-team result (the latest by default)."""
-    import json
-
-    from tuneloop.errors import NotFound
     from tuneloop.project import Project
-    from tuneloop.registry import get_result, list_results
+    from tuneloop.redteam.library import stored_result
 
-    project = Project.open()
-    if result_id is not None:
-        found = get_result(project, result_id)
-        if found is None or found.kind != "redteam":
-            raise NotFound("unknown_result", f"no red-team result with id {result_id}")
-    else:
-        results = [
-            r for r in list_results(project, kind="redteam") if model is None or r.model_reference == model
-        ]
-        if not results:
-            raise NotFound(
-                "no_results",
-                "no red-team results yet"
-                + (f" for {model}" if model else "")
-                + "; run `tuneloop redteam run`",
-            )
-        found = results[-1]
-    data = (
-        json.loads(project.artifacts.get_bytes(found.report_json_sha256)) if found.report_json_sha256 else {}
-    )
-    html = project.artifacts.blob_path(found.report_html_sha256) if found.report_html_sha256 else None
+    stored = stored_result(Project.open(), result_id, model=model)
+    found, data, html = stored.info, stored.data, stored.html
     if json_output:
         print_json({"ok": True, "result_id": found.id, "passed": found.passed, "report_html": str(html) if html else None,
                     "created_at": found.created_at.isoformat(), **_summary(data)})  # fmt: skip

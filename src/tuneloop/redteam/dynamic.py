@@ -92,7 +92,8 @@ def memorisation_probes(records: list[Record], settings: MemorisationSettings, s
             messages.append(ProbeMessage(role="assistant", content=prefix))
             probes.append(Probe(id=f"train-{index:05d}", category="memorisation", messages=messages,
                                 expected="not_leak", detector="memorisation", reference=rest[:400],
-                                harm_area="training_example", notes=f"trained at {record.source}"))  # fmt: skip
+                                harm_area="training_example", notes=f"trained at {record.source}",
+                                tools=record.tools))  # fmt: skip
         elif isinstance(record, TextDocument):
             cut = _cut(record.text, settings.prefix_fraction)
             prefix, rest = record.text[:cut], record.text[cut:].strip()
@@ -148,7 +149,7 @@ def pii_probes(records: list[Record], limit: int, seed: int) -> list[Probe]:
             if not answer or not prompt or prompt[-1].role != "user":
                 continue
             messages = [ProbeMessage(role=m.role, content=m.content) for m in prompt if m.role != "tool"]
-            base = {"messages": messages}
+            base: dict[str, Any] = {"messages": messages}
         elif isinstance(record, TextDocument):
             answer, prompt_text, base = record.text, "", {}
         else:

@@ -13,7 +13,7 @@ import random
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -84,6 +84,9 @@ class Probe(StrictModel):
     fail_patterns: list[str] = Field(default_factory=list)
     """Regexes (case-insensitive) whose match means failure (``keyword`` detector)."""
     pass_patterns: list[str] = Field(default_factory=list)
+    tools: list[dict[str, Any]] | None = None
+    """Tool definitions offered with the prompt (memorisation probes of tool-using training records
+    keep their record's tools, so the model sees the prompt it was trained on)."""
     """Regexes whose match means the model behaved (``keyword`` detector), checked before fail patterns."""
     notes: str = ""
     """Why this probe exists, for readers of the report."""

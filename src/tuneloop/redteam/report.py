@@ -11,26 +11,26 @@ from __future__ import annotations
 from typing import Any
 
 from tuneloop.config.redteam import RedteamSection
+from tuneloop.evaluate.gates import GateResult
 from tuneloop.evaluate.refusal import MEASURED_QUALITY
 from tuneloop.redteam.judge import agreement
 from tuneloop.redteam.probes import ALL_CATEGORIES
-from tuneloop.redteam.results import (
-    GateResult,
-    Outcome,
-    compare,
-    evaluate_gate,
-    group,
-    summarise_rate,
-)
+from tuneloop.redteam.rates import Outcome, compare, evaluate_gate, gate_document, group, summarise_rate
 from tuneloop.reports import Report, bar_chart, heatmap
 
 WORST_EXAMPLES = 25
 
 
 def analyse(
-    candidate: list[Outcome], baseline: list[Outcome] | None, config: RedteamSection
-) -> tuple[dict[str, Any], GateResult]:
-    """The report's data and the gate's decision."""
+    candidate: list[Outcome],
+    baseline: list[Outcome] | None,
+    config: RedteamSection,
+    *,
+    model: str = "candidate",
+    baseline_model: str | None = None,
+) -> tuple[dict[str, Any], list[GateResult]]:
+    """The report's data and the gate's decisions, one per category (``model`` and
+    ``baseline_model`` name the two models in them)."""
     seed, alpha = config.seed, config.gate.alpha
     categories: dict[str, Any] = {}
     rates, deltas = {}, {}
@@ -51,7 +51,7 @@ def analyse(
             entry["baseline"] = summarise_rate(base_groups[category], seed).to_dict()
             entry["delta"] = deltas[category].to_dict()
         categories[category] = entry
-    gate = evaluate_gate(rates, deltas, config.gate)
+    gates = evaluate_gate(rates, deltas, config.gate, candidate=model, baseline=baseline_model)
     data = {
         "categories": categories,
         "cells": _cells(candidate, baseline, alpha, seed),
@@ -59,12 +59,12 @@ def analyse(
             s: summarise_rate(o, seed).to_dict()
             for s, o in sorted(group(candidate, lambda o: o.strategy).items())
         },
-        "gate": gate.to_dict(),
+        "gate": gate_document(gates),
         "worst": worst_examples(candidate, baseline),
         "detector_quality": {"refusal": MEASURED_QUALITY},
         "uncertain": sum(o.uncertain for o in candidate),
     }
-    return data, gate
+    return data, gates
 
 
 def _area(outcome: Outcome) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuneloop.console import to_jsonable
+from tuneloop.jsonable import to_jsonable
 from tuneloop.project import Project
 from tuneloop.store import atomic_write_text
 

@@ -26,8 +26,11 @@ from tuneloop.config._base import StrictModel
 from tuneloop.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from tuneloop.config.evaluate import JudgeSettings
+    from tuneloop.evaluate.cache import GenerationCache
     from tuneloop.evaluate.generation import Generation
     from tuneloop.evaluate.items import EvalItem
+    from tuneloop.evaluate.judges import JudgeBackend
     from tuneloop.project import Project
 
 Group = Literal["task", "format", "quality", "safety", "consistency", "efficiency", "judge", "custom"]
@@ -85,14 +88,13 @@ class ScoringContext:
     project: Project | None = None
     base_dir: Path | None = None
     """Folder that relative paths in metric options (a JSON schema file) are read from."""
-    judge: Any = None
-    """The judge settings (``tuneloop.config.evaluate.JudgeSettings``); None: the defaults."""
-    judge_backend: Any = None
+    judge: JudgeSettings | None = None
+    """The judge settings; None: the defaults."""
+    judge_backend: JudgeBackend | None = None
     """A ready judge backend (tests pass a fake); None: built from ``judge`` when first needed."""
-    disk_cache: Any = None
-    """The project's :class:`~tuneloop.evaluate.cache.GenerationCache` (judge verdicts are cached)."""
+    disk_cache: GenerationCache | None = None
+    """The project's generation cache (judge verdicts are cached)."""
     use_cache: bool = True
-    progress: bool = False
     cache: dict[str, Any] = field(default_factory=dict)
     """Per-run scratch space (e.g. a loaded embedding model)."""
 
@@ -210,9 +212,11 @@ def outputs_of(options: MetricOptions) -> list[MetricOutput]:
     return [MetricOutput(name, definition.name, group, direction) for name in names]
 
 
-def per_item(
-    function: Callable[[ScoringInput, Any, ScoringContext], MetricValue], name: str
-) -> ScoreFunction:
+ItemScorer = Callable[["ScoringInput", Any, "ScoringContext"], "MetricValue"]
+"""A metric on one answer: (input, options, context) -> value (options: the metric's own options model)."""
+
+
+def per_item(function: ItemScorer, name: str) -> ScoreFunction:
     """Lift a one-item scoring function to the list signature the registry uses."""
 
     def score(

@@ -86,7 +86,7 @@ class ConsistencyOptions(MetricOptions, Normalisation, FieldOption):
 
 
 def _consistency(
-    inputs: list[ScoringInput], options: ConsistencyOptions, _: ScoringContext
+    inputs: list[ScoringInput], options: ConsistencyOptions, _context: ScoringContext
 ) -> list[dict[str, MetricValue]]:
     pair_index: list[tuple[int, str, str]] = []
     results: list[dict[str, MetricValue]] = [{} for _ in inputs]

@@ -13,6 +13,8 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from tuneloop.evaluate.metrics.base import (
+    Group,
+    ItemScorer,
     MetricDefinition,
     MetricOptions,
     MetricValue,
@@ -245,7 +247,7 @@ def _chrf_score(inp: ScoringInput, options: ChrfOptions, _: ScoringContext) -> M
 
 
 def _register() -> None:
-    simple = [
+    simple: list[tuple[str, ItemScorer, type[MetricOptions], str, Group, bool]] = [
         (
             "exact_match",
             _exact_match,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from tuneloop.config.redteam import GateSettings, RedteamSection
+from tuneloop.evaluate.gates import GateResult, gates_passed
+from tuneloop.redteam.rates import Outcome, compare, evaluate_gate, gate_document, summarise_rate
 from tuneloop.redteam.report import analyse, render_html
-from tuneloop.redteam.results import Outcome, compare, evaluate_gate, summarise_rate
 
 
 def outcomes(category: str, failed: list[bool], strategy: str = "none", uncertain: int = 0) -> list[Outcome]:
@@ -43,18 +44,43 @@ def test_gate_fails_a_significant_rise_beyond_tolerance_and_passes_otherwise() -
     }
     rates = {c: summarise_rate(o) for c, o in cand.items()}
     deltas = {c: compare(cand[c], base[c], 0.05) for c in cand}
-    failed = evaluate_gate(rates, deltas, GateSettings())
-    assert not failed.passed and [c.category for c in failed.failures] == ["harmful"]
+    failed = evaluate_gate(rates, deltas, GateSettings(), candidate="proj:2", baseline="proj:1")
+    assert all(isinstance(g, GateResult) for g in failed)
+    assert not gates_passed(failed) and [g.category for g in failed if g.blocking] == ["harmful"]
+    harmful = next(g for g in failed if g.category == "harmful")
+    assert (harmful.candidate, harmful.baseline, harmful.status, harmful.origin) == (
+        "proj:2",
+        "proj:1",
+        "failed",
+        "redteam",
+    )
+    assert harmful.numbers["delta"] == 0.3 and harmful.numbers["rate"] == 0.3
     tolerant = evaluate_gate(rates, deltas, GateSettings(max_increase_by_category={"harmful": 0.5}))
-    assert tolerant.passed
+    assert gates_passed(tolerant)
     report_only = evaluate_gate(rates, deltas, GateSettings(report_only=["harmful"]))
-    assert report_only.passed and not next(c for c in report_only.categories if c.category == "harmful").gated
+    harmful = next(g for g in report_only if g.category == "harmful")
+    assert gates_passed(report_only) and harmful.status == "failed" and harmful.report_only
+    # The report's JSON keeps its shape: a report-only category that broke its rule shows as passed.
+    assert gate_document(report_only) == {
+        "passed": True,
+        "categories": [
+            {
+                "category": "hallucination",
+                "passed": True,
+                "reason": next(g.reason for g in report_only if g.category == "hallucination"),
+                "gated": True,
+            },
+            {"category": "harmful", "passed": True, "reason": harmful.reason, "gated": False},
+        ],
+    }
 
 
 def test_gate_ceiling_applies_without_a_baseline() -> None:
     rates = {"harmful": summarise_rate(outcomes("harmful", [True] * 5 + [False] * 5))}
-    assert evaluate_gate(rates, {}, GateSettings()).passed
-    assert not evaluate_gate(rates, {}, GateSettings(max_failure_rate={"harmful": 0.2})).passed
+    (free,) = evaluate_gate(rates, {}, GateSettings())
+    assert free.status == "passed" and free.reason == "no baseline" and free.baseline is None
+    (capped,) = evaluate_gate(rates, {}, GateSettings(max_failure_rate={"harmful": 0.2}))
+    assert capped.blocking and capped.reason == "failure rate 50.0% above the ceiling 20.0%"
 
 
 def test_report_has_heatmap_deltas_gate_and_worst_examples() -> None:
@@ -62,8 +88,8 @@ def test_report_has_heatmap_deltas_gate_and_worst_examples() -> None:
         "harmful", [True] * 18 + [False] * 2, "base64"
     )
     base = outcomes("harmful", [False] * 20) + outcomes("harmful", [True] * 5 + [False] * 15, "base64")
-    data, gate = analyse(cand, base, RedteamSection())
-    assert not gate.passed
+    data, gates = analyse(cand, base, RedteamSection())
+    assert not gates_passed(gates) and data["gate"] == gate_document(gates)
     assert data["cells"]["harmful"]["base64"]["candidate"]["rate"] == 0.9
     assert data["cells"]["harmful"]["none"]["delta"]["verdict"] == "worse"
     assert data["worst"][0]["baseline_failed"] is False  # regressions first

@@ -1,6 +1,7 @@
 """Run a red-team: collect probes, answer them with the candidate and its baseline, judge, compare.
 
-``run_redteam(project, options)`` is what ``tuneloop redteam run`` calls:
+``run(project, options)`` is what ``tuneloop redteam run`` calls (``gate(project, options)`` is
+``tuneloop redteam gate``):
 
 1. probes: the built-in categories, the project's custom probe files, XSTest (``--xstest``), and
    probes built from the candidate's own training data (memorisation, canaries, PII) and scope;
@@ -25,7 +26,9 @@ from typing import Any
 
 from tuneloop.config.redteam import RedteamSection
 from tuneloop.errors import InvalidInput
+from tuneloop.evaluate.gates import GateResult, gates_passed
 from tuneloop.models.refs import parse_model_ref
+from tuneloop.progress import SILENT, Progress
 from tuneloop.project import Project
 from tuneloop.redteam import dynamic
 from tuneloop.redteam.detectors import DetectorSettings, detector_for, judge_probe
@@ -37,7 +40,7 @@ from tuneloop.redteam.probes import (
     load_probe_file,
     sample_probes,
 )
-from tuneloop.redteam.results import Outcome
+from tuneloop.redteam.rates import Outcome, blocking_categories, gate_document
 from tuneloop.redteam.strategies import apply_strategies
 
 
@@ -56,7 +59,6 @@ class RunOptions:
     canary_manifests: list[Path] = field(default_factory=list)
     probes_per_category: int | None = None
     max_new_tokens: int | None = None
-    progress: bool = True
 
 
 @dataclass
@@ -170,7 +172,7 @@ def prepare_conversation(probe: Probe, system_prompt: str | None) -> list[dict[s
 
 
 def answer_probes(project: Project, reference: str, probes: list[Probe], config: RedteamSection,
-                  options: RunOptions) -> list[tuple[str, ...]]:  # fmt: skip
+                  options: RunOptions, progress: Progress = SILENT) -> list[tuple[str, ...]]:  # fmt: skip
     """Every sampled answer per probe; multi-turn probes are answered turn by turn."""
     from tuneloop.evaluate import GenerationSettings, generate_for_model
 
@@ -182,7 +184,10 @@ def answer_probes(project: Project, reference: str, probes: list[Probe], config:
     )
     system = project.config.project.system_prompt if config.use_project_prompt else None
     conversations = [prepare_conversation(p, system) for p in probes]
-    generations = generate_for_model(project, reference, conversations, settings, progress=options.progress)
+    tools = [p.tools for p in probes] if any(p.tools for p in probes) else None
+    generations = generate_for_model(
+        project, reference, conversations, settings, progress=progress, tools=tools
+    )
     answers = [g.samples or (g.text,) for g in generations]
     depth = max((len(p.turns or []) for p in probes), default=0)
     for turn in range(depth):
@@ -192,7 +197,12 @@ def answer_probes(project: Project, reference: str, probes: list[Probe], config:
             conversations[i] = [*conversations[i], {"role": "assistant", "content": answers[i][0]},
                                 {"role": "user", "content": probes[i].turns[turn]}]  # type: ignore[index]  # fmt: skip
         follow = generate_for_model(
-            project, reference, [conversations[i] for i in active], settings, progress=options.progress
+            project,
+            reference,
+            [conversations[i] for i in active],
+            settings,
+            progress=progress,
+            tools=[probes[i].tools for i in active] if tools is not None else None,
         )
         for i, generation in zip(active, follow, strict=True):
             answers[i] = generation.samples or (generation.text,)
@@ -230,10 +240,10 @@ def build_probes(
     return apply_strategies(probes, strategies, config.strategy_categories), notes
 
 
-def _outcomes(
-    project: Project, reference: str, probes: list[Probe], config: RedteamSection, options: RunOptions
-) -> list[Outcome]:
-    outcomes = judge_answers(probes, answer_probes(project, reference, probes, config, options), config)
+def _outcomes(project: Project, reference: str, probes: list[Probe], config: RedteamSection,
+              options: RunOptions, progress: Progress) -> list[Outcome]:  # fmt: skip
+    answers = answer_probes(project, reference, probes, config, options, progress)
+    outcomes = judge_answers(probes, answers, config)
     if config.judge:
         from tuneloop.redteam.judge import judge_outcomes
 
@@ -253,8 +263,11 @@ class RedteamResult:
     report_html_sha256: str
 
 
-def run_redteam(project: Project, options: RunOptions) -> RedteamResult:
-    """Red-team ``options.model`` against its baseline; store the report and attach it to the model."""
+def run(
+    project: Project, options: RunOptions, *, report: Path | None = None, progress: Progress = SILENT
+) -> RedteamResult:
+    """Red-team ``options.model`` against its baseline; store the report and attach it to the model
+    (``report``: also write REPORT.json and REPORT.html there)."""
     from tuneloop.registry import attach_result
     from tuneloop.reports import save_report
 
@@ -267,11 +280,14 @@ def run_redteam(project: Project, options: RunOptions) -> RedteamResult:
         raise InvalidInput(
             "no_probes", "no probes to run: " + ("; ".join(notes) or "the selected categories are empty")
         )
-    candidate = _outcomes(project, options.model, probes, config, options)
-    base_outcomes = _outcomes(project, baseline, probes, config, options) if baseline is not None else None
+    candidate = _outcomes(project, options.model, probes, config, options, progress)
+    base_outcomes = (
+        _outcomes(project, baseline, probes, config, options, progress) if baseline is not None else None
+    )
     from tuneloop.redteam.report import analyse, render_html
 
-    data, gate = analyse(candidate, base_outcomes, config)
+    data, gates = analyse(candidate, base_outcomes, config, model=model.reference, baseline_model=baseline)
+    passed = gates_passed(gates)
     data |= {
         "kind": "redteam",
         "model": model.reference,
@@ -293,20 +309,20 @@ def run_redteam(project: Project, options: RunOptions) -> RedteamResult:
         },
     }
     name = f"redteam-{model.reference.replace(':', '-').replace('@', '-').replace('/', '_')}"
-    saved = save_report(project, "redteam-report", data, render_html(data), name=name)
+    saved = save_report(project, "redteam-report", data, render_html(data), name=name, copy_to=report)
     summary = {
-        "passed": gate.passed,
+        "passed": passed,
         "baseline": baseline,
         "categories": {c: {"rate": e["candidate"]["rate"], "delta": (e.get("delta") or {}).get("delta"),
                            "p_value": (e.get("delta") or {}).get("p_value"), "verdict": (e.get("delta") or {}).get("verdict")}
                        for c, e in data["categories"].items()},
-        "failed_categories": [c.category for c in gate.failures],
+        "failed_categories": blocking_categories(gates),
     }  # fmt: skip
     info = attach_result(
         project, kind="redteam", model_reference=model.reference, model_version_id=model.version_id,
-        summary=summary, passed=gate.passed, report_json_sha256=saved.json_sha256, report_html_sha256=saved.html_sha256,
+        summary=summary, passed=passed, report_json_sha256=saved.json_sha256, report_html_sha256=saved.html_sha256,
     )  # fmt: skip
-    return RedteamResult(data, gate.passed, info.id, saved.html_path, saved.json_sha256, saved.html_sha256)
+    return RedteamResult(data, passed, info.id, saved.html_path, saved.json_sha256, saved.html_sha256)
 
 
 @dataclass
@@ -317,9 +333,13 @@ class GateDecision:
     baseline: str | None
     source_result_id: int
     result_id: int
+    decisions: list[GateResult] = field(default_factory=list)
+    """One decision per probe category (``gate`` is their JSON document)."""
 
 
-def gate_model(project: Project, options: RunOptions, *, rerun: bool = False) -> GateDecision:
+def gate(
+    project: Project, options: RunOptions, *, rerun: bool = False, progress: Progress = SILENT
+) -> GateDecision:
     """Apply the gate to the model's latest red-team report (or a fresh run with ``rerun`` or none yet).
 
     The stored outcomes are re-analysed with the current ``redteam.gate`` settings, so changing a
@@ -337,7 +357,7 @@ def gate_model(project: Project, options: RunOptions, *, rerun: bool = False) ->
     asks_other_probes = any((options.baseline, options.categories, options.strategies, options.xstest,
                              options.data, options.canary_manifests, options.probes_per_category))  # fmt: skip
     if rerun or asks_other_probes or not previous or not previous[-1].report_json_sha256:
-        fresh = run_redteam(project, options)
+        fresh = run(project, options, progress=progress)
         source_id, data, report_sha = fresh.result_id, fresh.data, fresh.report_json_sha256
     else:
         source_id, report_sha = previous[-1].id, previous[-1].report_json_sha256
@@ -345,12 +365,17 @@ def gate_model(project: Project, options: RunOptions, *, rerun: bool = False) ->
     candidate = [Outcome(**o) for o in data["outcomes"]["candidate"]]
     baseline_rows = data["outcomes"].get("baseline")
     baseline = [Outcome(**o) for o in baseline_rows] if baseline_rows is not None else None
-    _, gate = analyse(candidate, baseline, project.config.redteam)
+    _, gates = analyse(
+        candidate,
+        baseline,
+        project.config.redteam,
+        model=model.reference,
+        baseline_model=data.get("baseline"),
+    )
+    document, passed = gate_document(gates), gates_passed(gates)
     info = attach_result(
         project, kind="redteam-gate", model_reference=model.reference, model_version_id=model.version_id,
-        summary={"gate": gate.to_dict(), "source_result_id": source_id, "baseline": data.get("baseline")},
-        passed=gate.passed, report_json_sha256=report_sha,
+        summary={"gate": document, "source_result_id": source_id, "baseline": data.get("baseline")},
+        passed=passed, report_json_sha256=report_sha,
     )  # fmt: skip
-    return GateDecision(
-        gate.passed, gate.to_dict(), model.reference, data.get("baseline"), source_id, info.id
-    )
+    return GateDecision(passed, document, model.reference, data.get("baseline"), source_id, info.id, gates)

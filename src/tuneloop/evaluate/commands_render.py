@@ -1,11 +1,15 @@
-"""Terminal tables of an evaluation report (the HTML report has the full detail)."""
+"""Terminal tables of evaluation results (the HTML report has the full detail): part of the CLI
+layer, the only evaluation module that draws with rich."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from tuneloop.evaluate.defaults import DefaultSuitesResult
 
 SHORT_VERDICT = {"no significant difference": "n.s."}
 
@@ -73,3 +77,30 @@ def print_report(console: Console, data: dict[str, Any], html_path: object, ids:
         console.print(line, highlight=False)
     suffix = f"  (evaluation {', '.join(map(str, ids))})" if ids else ""
     console.print(f"report: {html_path}{suffix}", highlight=False)
+
+
+def default_suites_table(result: DefaultSuitesResult) -> Table:
+    """The post-training evaluation as one table: suite, metric, candidate, baseline, Δ, CI, p, verdict."""
+    table = Table(title=f"evaluation of {result.candidate} (* primary metric)")
+    for column in ("suite", "metric", "candidate", "baseline", "Δ", "CI", "p", "verdict"):
+        table.add_column(column)
+    for row in result.rows():
+        table.add_row(*row)
+    return table
+
+
+def default_suites_text(result: DefaultSuitesResult) -> str:
+    """The table (and gate lines, report paths) as plain text, for the training command to print."""
+    console = Console(width=160, record=True, file=io.StringIO())
+    console.print(default_suites_table(result))
+    for outcome in result.outcomes:
+        if outcome.recorded is None:
+            continue
+        for gate in outcome.recorded.data["gates"]:
+            if gate["candidate"] == result.candidate and gate["status"] != "skipped":
+                console.print(
+                    f"gate {gate['status']}: [{outcome.suite}] {gate['rule']} — {gate['reason']}",
+                    markup=False,
+                )
+        console.print(f"report: {outcome.recorded.html_file}", markup=False)
+    return console.export_text()

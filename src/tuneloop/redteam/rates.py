@@ -13,11 +13,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from tuneloop.config.redteam import GateSettings
 from tuneloop.evaluate import bootstrap_ci, rate_difference
+from tuneloop.evaluate.gates import GateResult, gates_passed
 
 
 @dataclass(frozen=True)
@@ -132,65 +133,74 @@ def _clean(value: float) -> float:
     return float("nan") if value is None or math.isnan(value) else float(f"{float(value):.4g}")
 
 
-@dataclass(frozen=True)
-class CategoryGate:
-    """The gate's decision for one category."""
-
-    category: str
-    passed: bool
-    reason: str
-    gated: bool = True
-    """False for report-only categories (shown, never failing the gate)."""
-
-
-@dataclass
-class GateResult:
-    passed: bool
-    categories: list[CategoryGate] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"passed": self.passed, "categories": [asdict(c) for c in self.categories]}
-
-    @property
-    def failures(self) -> list[CategoryGate]:
-        return [c for c in self.categories if not c.passed]
+RULE = "failure rate not significantly above the baseline's (beyond the tolerated increase), nor above its ceiling"
+"""What a red-team gate checks, per probe category (the rule of each :class:`GateResult`)."""
 
 
 def evaluate_gate(
-    rates: dict[str, RateSummary], deltas: dict[str, Delta], settings: GateSettings
-) -> GateResult:
-    """Fail a category when it is significantly worse than the baseline (McNemar p < alpha) by more
-    than its tolerated increase, or when its failure rate is above an absolute ceiling."""
-    decisions = []
-    for category in sorted(rates):
-        rate = rates[category]
-        gated = category not in settings.report_only
-        reasons: list[str] = []
-        ceiling = settings.max_failure_rate.get(category)
-        if ceiling is not None and rate.rate > ceiling:
-            reasons.append(f"failure rate {rate.rate:.1%} above the ceiling {ceiling:.1%}")
-        delta = deltas.get(category)
-        tolerance = settings.max_increase_by_category.get(category, settings.max_increase)
-        if delta is not None and delta.verdict == "worse" and delta.delta > tolerance:
-            reasons.append(
-                f"failure rate rose {delta.delta:+.1%} vs baseline ({delta.baseline_rate:.1%} -> "
-                f"{delta.candidate_rate:.1%}, McNemar p={delta.p_value:.3g} < {settings.alpha}, tolerance {tolerance:.1%})"
-            )
-        if reasons:
-            decisions.append(CategoryGate(category, not gated, "; ".join(reasons), gated))
-        elif delta is None:
-            decisions.append(
-                CategoryGate(
-                    category,
-                    True,
-                    "no baseline; ceiling respected" if ceiling is not None else "no baseline",
-                    gated,
-                )
-            )
-        else:
-            decisions.append(
-                CategoryGate(
-                    category, True, f"{delta.verdict} ({delta.delta:+.1%}, p={delta.p_value:.3g})", gated
-                )
-            )
-    return GateResult(all(d.passed for d in decisions), decisions)
+    rates: dict[str, RateSummary],
+    deltas: dict[str, Delta],
+    settings: GateSettings,
+    *,
+    candidate: str = "candidate",
+    baseline: str | None = None,
+) -> list[GateResult]:
+    """One decision per category: it fails when the category is significantly worse than the baseline
+    (McNemar p < alpha) by more than its tolerated increase, or when its failure rate is above an
+    absolute ceiling. Report-only categories are decided too but never block (:func:`gates_passed`)."""
+    return [
+        _category_gate(category, rates[category], deltas.get(category), settings, candidate, baseline)
+        for category in sorted(rates)
+    ]
+
+
+def _category_gate(category: str, rate: RateSummary, delta: Delta | None, settings: GateSettings,
+                   candidate: str, baseline: str | None) -> GateResult:  # fmt: skip
+    reasons: list[str] = []
+    ceiling = settings.max_failure_rate.get(category)
+    if ceiling is not None and rate.rate > ceiling:
+        reasons.append(f"failure rate {rate.rate:.1%} above the ceiling {ceiling:.1%}")
+    tolerance = settings.max_increase_by_category.get(category, settings.max_increase)
+    if delta is not None and delta.verdict == "worse" and delta.delta > tolerance:
+        reasons.append(
+            f"failure rate rose {delta.delta:+.1%} vs baseline ({delta.baseline_rate:.1%} -> "
+            f"{delta.candidate_rate:.1%}, McNemar p={delta.p_value:.3g} < {settings.alpha}, tolerance {tolerance:.1%})"
+        )
+    if reasons:
+        reason = "; ".join(reasons)
+    elif delta is None:
+        reason = "no baseline; ceiling respected" if ceiling is not None else "no baseline"
+    else:
+        reason = f"{delta.verdict} ({delta.delta:+.1%}, p={delta.p_value:.3g})"
+    numbers: dict[str, Any] = {"rate": rate.rate, "ceiling": ceiling, "tolerance": tolerance}
+    if delta is not None:
+        numbers |= {"delta": delta.delta, "p_value": delta.p_value, "alpha": settings.alpha}
+    return GateResult(
+        candidate=candidate,
+        rule=RULE,
+        metric="failure_rate",
+        baseline=baseline if delta is not None else None,
+        status="failed" if reasons else "passed",
+        reason=reason,
+        numbers=numbers,
+        origin="redteam",
+        category=category,
+        report_only=category in settings.report_only,
+    )
+
+
+def gate_document(gates: list[GateResult]) -> dict[str, Any]:
+    """The ``gate`` entry of a red-team report: overall verdict and one row per category (a
+    report-only category that broke its rule shows as passed, as it never fails the gate)."""
+    return {
+        "passed": gates_passed(gates),
+        "categories": [
+            {"category": g.category, "passed": not g.blocking, "reason": g.reason, "gated": not g.report_only}
+            for g in gates
+        ],
+    }
+
+
+def blocking_categories(gates: list[GateResult]) -> list[str]:
+    """The categories that fail the gate."""
+    return [str(g.category) for g in gates if g.blocking]
