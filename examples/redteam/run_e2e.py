@@ -68,9 +68,9 @@ def train_candidate(
 def redteam(
     project: Any, model: str, categories: list[str], baseline: str | None = None, **extra: Any
 ) -> dict[str, Any]:
-    from tuneloop.redteam import RunOptions, run_redteam
+    from tuneloop.redteam import RunOptions, run
 
-    result = run_redteam(project, RunOptions(model=model, baseline=baseline, categories=categories, **extra))
+    result = run(project, RunOptions(model=model, baseline=baseline, categories=categories, **extra))
     return {
         "model": model,
         "baseline": result.data["baseline"],
