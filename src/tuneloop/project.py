@@ -98,6 +98,15 @@ class Project:
         return sha
 
 
+def config_of(project: Project | None) -> ProjectConfig:
+    """The project's config, or the defaults outside a project.
+
+    Code that runs with or without a project reads every setting through this, so a default is
+    written once, in its pydantic field, never restated as ``x if project else <literal>``.
+    """
+    return project.config if project is not None else ProjectConfig()
+
+
 def model_cache_dir(project: Project | None) -> Path:
     """Where converted base models live: ``TUNELOOP_MODEL_CACHE``, else the project's cache, else home."""
     if env := os.environ.get(MODEL_CACHE_ENV):

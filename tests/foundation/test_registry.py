@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tuneloop.errors import NotFound
-from tuneloop.models.resolve import resolve_model
+from tuneloop.models import resolve_model
 from tuneloop.project import Project
 from tuneloop.registry import (
     alias_history,

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from tuneloop.console import JsonFlag, console, err_console, print_json
-
-
-def _project():
-    from tuneloop.project import Project
-
-    return Project.open_optional()
-
-
-def _declared_use():
-    project = _project()
-    return project.config.project.use if project else None
+from tuneloop.console import JsonFlag, console, print_json, stage_progress
+from tuneloop.models.chat import ChatSettings
+from tuneloop.project import Project, config_of
 
 
 def _fmt_params(billions: float) -> str:
@@ -73,11 +63,10 @@ def show(
 ) -> None:
     """Show one catalog entry, its licence check and its monthly cost against a large base model."""
     from tuneloop.models.catalog import compare_to_reference, estimate_cost_per_million_tokens, get_entry
-    from tuneloop.models.licence import UseDeclaration, check_licence
+    from tuneloop.models.licence import check_licence
 
     entry = get_entry(catalog_id.removeprefix("base:"))
-    use = _declared_use()
-    decision = check_licence(entry, UseDeclaration.from_config(use) if use else UseDeclaration())
+    decision = check_licence(entry, config_of(Project.open_optional()).project.use)
     cost = estimate_cost_per_million_tokens(entry)
     comparison = compare_to_reference(entry, tokens_per_month)
     if json_output:
@@ -165,16 +154,18 @@ def recommend(
 
 
 def pull(
-    reference: Annotated[str, typer.Argument(help="Model reference.")] = "base:smollm2-135m-instruct",
+    reference: Annotated[
+        str | None, typer.Argument(help="Model reference (default: the project's model.base).")
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Make a base model available locally (the bundled one is converted from GGUF once)."""
-    from tuneloop.models.refs import parse_model_ref
     from tuneloop.models.resolve import pull_base_model
 
-    project = _project()
-    with err_console.status(f"pulling {reference} ..."):
-        resolved = pull_base_model(parse_model_ref(reference, Path.cwd()), project)
+    project = Project.open_optional()
+    reference = reference or config_of(project).model.base
+    with stage_progress(quiet=json_output).task(f"pulling {reference} ..."):
+        resolved = pull_base_model(reference, project)
     payload = {
         "reference": resolved.reference,
         "path": str(resolved.base_path),
@@ -198,28 +189,26 @@ def chat(
     system: Annotated[
         str | None, typer.Option(help="System prompt (default: the project's, if any).")
     ] = None,
-    max_new_tokens: Annotated[int, typer.Option(min=1)] = 256,
-    temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy.")] = 0.0,
+    max_new_tokens: Annotated[int, typer.Option(min=1)] = ChatSettings.max_new_tokens,
+    temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy.")] = ChatSettings.temperature,
     json_output: JsonFlag = False,
 ) -> None:
     """Chat one prompt through a model with its chat template, streaming the answer."""
-    from tuneloop.models.chat import ChatSettings, chat_once
-    from tuneloop.models.loading import load_model
-    from tuneloop.models.resolve import resolve_model
-
-    project = _project()
-    if system is None and project is not None:
-        system = project.config.project.system_prompt
-    with err_console.status(f"loading {model} ..."):
-        resolved = resolve_model(model, project)
-        loaded = load_model(resolved, dtype=project.config.model.dtype if project else "auto")
-    settings = ChatSettings(max_new_tokens=max_new_tokens, temperature=temperature)
+    from tuneloop.models.chat import chat_with_model
 
     def write(piece: str) -> None:
         sys.stdout.write(piece)
         sys.stdout.flush()
 
-    answer = chat_once(loaded, prompt, system, settings, on_piece=None if json_output else write)
+    answer = chat_with_model(
+        model,
+        prompt,
+        Project.open_optional(),
+        system=system,
+        settings=ChatSettings(max_new_tokens=max_new_tokens, temperature=temperature),
+        on_piece=None if json_output else write,
+        progress=stage_progress(quiet=json_output),
+    )
     if json_output:
         print_json({"model": model, "prompt": prompt, "answer": answer})
     else:

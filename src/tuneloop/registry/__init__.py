@@ -5,7 +5,7 @@ red-teaming attach their results; promotion and rollback (a later stage) move al
 """
 
 from tuneloop.registry.aliases import AliasEvent, alias_history, alias_target, set_alias
-from tuneloop.registry.results import EvaluationInfo, attach_result, get_result, list_results
+from tuneloop.registry.attached_results import EvaluationInfo, attach_result, get_result, list_results
 from tuneloop.registry.versions import (
     ModelVersionInfo,
     foundation_reference,
@@ -14,7 +14,6 @@ from tuneloop.registry.versions import (
     list_model_versions,
     parent_reference,
     register_model_version,
-    resolve_registered,
 )
 
 __all__ = [
@@ -32,6 +31,5 @@ __all__ = [
     "list_results",
     "parent_reference",
     "register_model_version",
-    "resolve_registered",
     "set_alias",
 ]
