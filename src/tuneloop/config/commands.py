@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from tuneloop.config import CONFIG_FILENAME, ProjectConfig, load_config
+from tuneloop.config import CONFIG_FILENAME, ProjectConfig, ProjectSection, load_config
 from tuneloop.console import JsonFlag, console, print_json
 from tuneloop.errors import InvalidInput, Location
 from tuneloop.store import atomic_write_text
@@ -18,12 +18,12 @@ from tuneloop.store import atomic_write_text
 def starter_config_text(name: str) -> str:
     """The commented starter ``tuneloop.yaml`` with the project's name filled in."""
     text = (resources.files("tuneloop.config") / "starter.yaml").read_text(encoding="utf-8")
-    return text.replace("name: my-project ", f"name: {name} ", 1)
+    return text.replace(f"name: {ProjectSection().name} ", f"name: {name} ", 1)
 
 
 def _project_name(directory: Path) -> str:
     cleaned = "".join(c if c.isalnum() or c in "._-" else "-" for c in directory.name).strip("-._")
-    return cleaned or "my-project"
+    return cleaned or ProjectSection().name
 
 
 def init(
