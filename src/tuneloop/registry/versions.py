@@ -140,11 +140,6 @@ def list_model_versions(project: Project, name: str | None = None) -> list[Model
         return [ModelVersionInfo.of(r) for r in session.scalars(query)]
 
 
-def foundation_reference(project: Project, info: ModelVersionInfo) -> str:
-    """The base model a version was ultimately trained from (walking up through parents)."""
-    return info.base_reference
-
-
 def parent_reference(project: Project, info: ModelVersionInfo) -> str:
     """The model a version was trained from: its parent version, else its base model."""
     if info.parent_version_id is None:
