@@ -64,20 +64,20 @@ _EXPORTS = {
     "quiet_transformers": "tuneloop.models.loading",
     "resolve_dtype": "tuneloop.models.loading",
     "CatalogEntry": "tuneloop.models.catalog",
-    "CostAssumptions": "tuneloop.models.catalog",
-    "CostEstimate": "tuneloop.models.catalog",
+    "CostAssumptions": "tuneloop.models.serving_cost",
+    "CostEstimate": "tuneloop.models.serving_cost",
     "LicenceInfo": "tuneloop.models.catalog",
-    "Recommendation": "tuneloop.models.catalog",
+    "Recommendation": "tuneloop.models.recommendation",
     "Tooling": "tuneloop.models.catalog",
-    "compare_to_reference": "tuneloop.models.catalog",
-    "estimate_cost_per_million_tokens": "tuneloop.models.catalog",
+    "compare_to_reference": "tuneloop.models.serving_cost",
+    "estimate_cost_per_million_tokens": "tuneloop.models.serving_cost",
     "filter_entries": "tuneloop.models.catalog",
     "get_entry": "tuneloop.models.catalog",
     "load_catalog": "tuneloop.models.catalog",
-    "monthly_cost": "tuneloop.models.catalog",
+    "monthly_cost": "tuneloop.models.serving_cost",
     "parse_catalog": "tuneloop.models.catalog",
-    "REFERENCE_MODEL_ID": "tuneloop.models.catalog",
-    "recommend": "tuneloop.models.catalog",
+    "REFERENCE_MODEL_ID": "tuneloop.models.serving_cost",
+    "recommend": "tuneloop.models.recommendation",
     "render_markdown_table": "tuneloop.models.catalog",
     "LicenceDecision": "tuneloop.models.licence",
     "UseDeclaration": "tuneloop.models.licence",
@@ -112,21 +112,13 @@ if TYPE_CHECKING:
         weights_sha256,
     )
     from tuneloop.models.catalog import (
-        REFERENCE_MODEL_ID,
         CatalogEntry,
-        CostAssumptions,
-        CostEstimate,
         LicenceInfo,
-        Recommendation,
         Tooling,
-        compare_to_reference,
-        estimate_cost_per_million_tokens,
         filter_entries,
         get_entry,
         load_catalog,
-        monthly_cost,
         parse_catalog,
-        recommend,
         render_markdown_table,
     )
     from tuneloop.models.chat import ChatSettings, build_messages, chat_once, chat_with_model, stream_chat
@@ -149,7 +141,16 @@ if TYPE_CHECKING:
         quiet_transformers,
         resolve_dtype,
     )
+    from tuneloop.models.recommendation import Recommendation, recommend
     from tuneloop.models.resolve import ResolvedModel, chat_template_sha256, pull_base_model, resolve_model
+    from tuneloop.models.serving_cost import (
+        REFERENCE_MODEL_ID,
+        CostAssumptions,
+        CostEstimate,
+        compare_to_reference,
+        estimate_cost_per_million_tokens,
+        monthly_cost,
+    )
     from tuneloop.refs import ModelRef, RefKind, parse_model_ref
 
 

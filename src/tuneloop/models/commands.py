@@ -26,7 +26,8 @@ def list_models(
     json_output: JsonFlag = False,
 ) -> None:
     """List the base-model catalog, optionally filtered."""
-    from tuneloop.models.catalog import estimate_cost_per_million_tokens, filter_entries, load_catalog
+    from tuneloop.models.catalog import filter_entries, load_catalog
+    from tuneloop.models.serving_cost import estimate_cost_per_million_tokens
 
     entries = filter_entries(
         load_catalog(),
@@ -62,8 +63,9 @@ def show(
     json_output: JsonFlag = False,
 ) -> None:
     """Show one catalog entry, its licence check and its monthly cost against a large base model."""
-    from tuneloop.models.catalog import compare_to_reference, estimate_cost_per_million_tokens, get_entry
+    from tuneloop.models.catalog import get_entry
     from tuneloop.models.licence import check_licence
+    from tuneloop.models.serving_cost import compare_to_reference, estimate_cost_per_million_tokens
 
     entry = get_entry(catalog_id.removeprefix("base:"))
     decision = check_licence(entry, config_of(Project.open_optional()).project.use)
@@ -113,7 +115,7 @@ def recommend(
 ) -> None:
     """Rank base models by inference cost among those whose licence and context fit the requirement."""
     from tuneloop.models.catalog import load_catalog
-    from tuneloop.models.catalog import recommend as rank
+    from tuneloop.models.recommendation import recommend as rank
 
     ranked = rank(
         load_catalog(),
