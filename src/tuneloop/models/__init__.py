@@ -21,10 +21,13 @@ The public API, by job:
   :func:`quiet_transformers`, :func:`pick_device`, :func:`resolve_dtype`, :func:`autocast_context`,
   :func:`cpu_supports_fast_bf16`.
 - the catalog: :class:`CatalogEntry` (with :class:`LicenceInfo`, :class:`Tooling`),
-  :func:`load_catalog`, :func:`parse_catalog`, :func:`get_entry`, :func:`filter_entries`, :func:`recommend`
-  (:class:`Recommendation`), :func:`estimate_cost_per_million_tokens` (:class:`CostEstimate`,
-  :class:`CostAssumptions`), :func:`monthly_cost`, :func:`compare_to_reference` (against :data:`REFERENCE_MODEL_ID`),
+  :func:`load_catalog`, :func:`parse_catalog`, :func:`get_entry`, :func:`filter_entries`,
   :func:`render_markdown_table`.
+- choosing a base model: :func:`recommend` (:class:`Recommendation`), :func:`describe_entry`
+  (:class:`EntryReport`, what ``models show`` prints).
+- serving cost: :func:`estimate_cost_per_million_tokens` (:class:`CostEstimate`,
+  :class:`CostAssumptions`), :func:`monthly_cost`, :func:`compare_to_reference` (against
+  :data:`REFERENCE_MODEL_ID`).
 - licences: :class:`UseDeclaration`, :class:`LicenceDecision`, :func:`check_licence`,
   :func:`enforce_licence`.
 - the bundled offline model: :data:`BUNDLED_CATALOG_ID`, :func:`convert_bundled_model`,
@@ -67,7 +70,9 @@ _EXPORTS = {
     "CostAssumptions": "tuneloop.models.serving_cost",
     "CostEstimate": "tuneloop.models.serving_cost",
     "LicenceInfo": "tuneloop.models.catalog",
-    "Recommendation": "tuneloop.models.recommendation",
+    "EntryReport": "tuneloop.models.choice",
+    "Recommendation": "tuneloop.models.choice",
+    "describe_entry": "tuneloop.models.choice",
     "Tooling": "tuneloop.models.catalog",
     "compare_to_reference": "tuneloop.models.serving_cost",
     "estimate_cost_per_million_tokens": "tuneloop.models.serving_cost",
@@ -77,7 +82,7 @@ _EXPORTS = {
     "monthly_cost": "tuneloop.models.serving_cost",
     "parse_catalog": "tuneloop.models.catalog",
     "REFERENCE_MODEL_ID": "tuneloop.models.serving_cost",
-    "recommend": "tuneloop.models.recommendation",
+    "recommend": "tuneloop.models.choice",
     "render_markdown_table": "tuneloop.models.catalog",
     "LicenceDecision": "tuneloop.models.licence",
     "UseDeclaration": "tuneloop.models.licence",
@@ -123,6 +128,7 @@ if TYPE_CHECKING:
     )
     from tuneloop.models.chat import ChatSettings, build_messages, chat_once, chat_with_model, stream_chat
     from tuneloop.models.chat_template import render_chat
+    from tuneloop.models.choice import EntryReport, Recommendation, describe_entry, recommend
     from tuneloop.models.cost import (
         adapter_parameters,
         count_parameters,
@@ -141,7 +147,6 @@ if TYPE_CHECKING:
         quiet_transformers,
         resolve_dtype,
     )
-    from tuneloop.models.recommendation import Recommendation, recommend
     from tuneloop.models.resolve import ResolvedModel, chat_template_sha256, pull_base_model, resolve_model
     from tuneloop.models.serving_cost import (
         REFERENCE_MODEL_ID,
@@ -172,6 +177,7 @@ __all__ = [
     "ChatSettings",
     "CostAssumptions",
     "CostEstimate",
+    "EntryReport",
     "LicenceDecision",
     "LicenceInfo",
     "LoadedModel",
@@ -194,6 +200,7 @@ __all__ = [
     "convert_bundled_model",
     "count_parameters",
     "cpu_supports_fast_bf16",
+    "describe_entry",
     "enforce_licence",
     "estimate_cost_per_million_tokens",
     "filter_entries",

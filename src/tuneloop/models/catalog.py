@@ -3,7 +3,7 @@
 The data lives in ``catalog.yaml`` beside this module (packaged with ``tuneloop.models``); this module
 validates it strictly, so an unknown or missing key is an error rather than a silent default. What a
 model costs to serve is :mod:`tuneloop.models.serving_cost`; ranking models for a declared use is
-:mod:`tuneloop.models.recommendation`.
+:mod:`tuneloop.models.choice`.
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ def _unknown_message(catalog_id: str, ids: list[str]) -> str:
 
 
 def filter_entries(
-    entries: list[CatalogEntry],
+    entries: list[CatalogEntry] | None = None,
     *,
     commercial: bool | None = None,
     max_params_b: float | None = None,
@@ -185,11 +185,12 @@ def filter_entries(
     """Keep entries matching every given criterion, in their original order; None skips a criterion.
 
     ``commercial=True`` keeps licences that permit commercial use, ``False`` keeps those that do not.
-    ``max_params_b`` compares total parameters; ``min_context`` is inclusive.
+    ``max_params_b`` compares total parameters; ``min_context`` is inclusive. ``entries`` None means
+    the whole catalog.
     """
     return [
         e
-        for e in entries
+        for e in (load_catalog() if entries is None else entries)
         if (commercial is None or e.licence.commercial_use == commercial)
         and (max_params_b is None or e.params_b <= max_params_b)
         and (min_context is None or e.context_window >= min_context)

@@ -26,14 +26,11 @@ def list_models(
     json_output: JsonFlag = False,
 ) -> None:
     """List the base-model catalog, optionally filtered."""
-    from tuneloop.models.catalog import filter_entries, load_catalog
+    from tuneloop.models.catalog import filter_entries
     from tuneloop.models.serving_cost import estimate_cost_per_million_tokens
 
     entries = filter_entries(
-        load_catalog(),
-        commercial=True if commercial else None,
-        max_params_b=max_params,
-        min_context=min_context,
+        commercial=True if commercial else None, max_params_b=max_params, min_context=min_context
     )
     if json_output:
         print_json([entry.model_dump(mode="json") for entry in entries])
@@ -63,17 +60,13 @@ def show(
     json_output: JsonFlag = False,
 ) -> None:
     """Show one catalog entry, its licence check and its monthly cost against a large base model."""
-    from tuneloop.models.catalog import get_entry
-    from tuneloop.models.licence import check_licence
-    from tuneloop.models.serving_cost import compare_to_reference, estimate_cost_per_million_tokens
+    from tuneloop.models.choice import describe_entry
 
-    entry = get_entry(catalog_id.removeprefix("base:"))
-    decision = check_licence(entry, config_of(Project.open_optional()).project.use)
-    cost = estimate_cost_per_million_tokens(entry)
-    comparison = compare_to_reference(entry, tokens_per_month)
+    report = describe_entry(catalog_id, Project.open_optional(), tokens_per_month=tokens_per_month)
     if json_output:
-        print_json({"entry": entry, "cost": cost, "monthly": comparison, "licence_check": decision})
+        print_json(report)
         return
+    entry, decision, cost, comparison = report.entry, report.licence_check, report.cost, report.monthly
     console.print(f"[bold]{entry.name}[/bold] ({entry.id})  {entry.hf_repo}")
     console.print(
         f"  parameters      {_fmt_params(entry.params_b)} (active {_fmt_params(entry.active_params_b)})"
@@ -114,11 +107,9 @@ def recommend(
     json_output: JsonFlag = False,
 ) -> None:
     """Rank base models by inference cost among those whose licence and context fit the requirement."""
-    from tuneloop.models.catalog import load_catalog
-    from tuneloop.models.recommendation import recommend as rank
+    from tuneloop.models.choice import recommend as rank
 
     ranked = rank(
-        load_catalog(),
         min_context=min_context,
         commercial=commercial,
         monthly_active_users=monthly_active_users,

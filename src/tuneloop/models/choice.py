@@ -1,12 +1,26 @@
-"""Recommend base models for a declared use: those whose licence and context fit, cheapest to serve first."""
+"""Choosing a base model: a ranked recommendation for a declared use, and one entry's full report.
+
+:func:`recommend` keeps the models whose licence and context fit and ranks them cheapest to serve
+first (``tuneloop models recommend``); :func:`describe_entry` gathers what ``tuneloop models show``
+tells about one entry: its licence verdict for the project's use and its serving cost.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from tuneloop.models.catalog import CatalogEntry, filter_entries
+from tuneloop.models.catalog import CatalogEntry, filter_entries, get_entry, load_catalog
 from tuneloop.models.licence import LicenceDecision, UseDeclaration, check_licence
-from tuneloop.models.serving_cost import CostAssumptions, CostEstimate, estimate_cost_per_million_tokens
+from tuneloop.models.serving_cost import (
+    CostAssumptions,
+    CostEstimate,
+    compare_to_reference,
+    estimate_cost_per_million_tokens,
+)
+from tuneloop.project import Project, config_of
 
 
 class Recommendation(BaseModel):
@@ -29,7 +43,7 @@ class Recommendation(BaseModel):
 
 
 def recommend(
-    entries: list[CatalogEntry],
+    entries: list[CatalogEntry] | None = None,
     *,
     min_context: int | None = None,
     commercial: bool,
@@ -47,9 +61,12 @@ def recommend(
     (:func:`estimate_cost_per_million_tokens`) ascending; break ties by larger context window, then
     fewer total parameters, then id. Quality is deliberately not scored: fine-tuning and
     ``tuneloop eval`` decide that; this picks the cheapest starting points worth trying.
+    ``entries`` None means the whole catalog.
     """
     use = UseDeclaration(commercial=commercial, monthly_active_users=monthly_active_users)
-    candidates = filter_entries(entries, max_params_b=max_params_b, min_context=min_context)
+    candidates = filter_entries(
+        load_catalog() if entries is None else entries, max_params_b=max_params_b, min_context=min_context
+    )
     scored = []
     for entry in candidates:
         decision = check_licence(entry, use)
@@ -85,4 +102,36 @@ def _recommend_reasons(
     ]
 
 
-__all__ = ["Recommendation", "recommend"]
+@dataclass(frozen=True)
+class EntryReport:
+    """One catalog entry with its licence verdict for the declared use and its serving cost."""
+
+    entry: CatalogEntry
+    cost: CostEstimate
+    """Cost per million generated tokens."""
+    monthly: dict[str, Any]
+    """:func:`~tuneloop.models.serving_cost.compare_to_reference` at the asked monthly volume."""
+    licence_check: LicenceDecision
+    """The licence checked against the project's ``project.use`` (the defaults outside a project)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entry": self.entry,
+            "cost": self.cost,
+            "monthly": self.monthly,
+            "licence_check": self.licence_check,
+        }
+
+
+def describe_entry(catalog_id: str, project: Project | None, *, tokens_per_month: float) -> EntryReport:
+    """Everything ``tuneloop models show`` reports about ``catalog_id`` (``base:`` prefix accepted)."""
+    entry = get_entry(catalog_id.removeprefix("base:"))
+    return EntryReport(
+        entry=entry,
+        cost=estimate_cost_per_million_tokens(entry),
+        monthly=compare_to_reference(entry, tokens_per_month),
+        licence_check=check_licence(entry, config_of(project).project.use),
+    )
+
+
+__all__ = ["EntryReport", "Recommendation", "describe_entry", "recommend"]
