@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tuneloop.config import ProjectConfig, load_config
-from tuneloop.config.commands import starter_config_text
+from tuneloop.config import ProjectConfig, load_config, starter_config_text
 from tuneloop.errors import ConfigError, InvalidInput
 
 
