@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from tuneloop.config import CONFIG_FILENAME, ProjectConfig, load_config
-from tuneloop.errors import NotFound
-from tuneloop.store import ArtifactRecord, ArtifactStore, Store, database_url
+from tuneloop.config import CONFIG_FILENAME, ProjectConfig, ProjectSection, load_config, starter_config_text
+from tuneloop.errors import InvalidInput, Location, NotFound
+from tuneloop.store import ArtifactRecord, ArtifactStore, Store, atomic_write_text, database_url
 
 STATE_DIRNAME = ".tuneloop"
 MODEL_CACHE_ENV = "TUNELOOP_MODEL_CACHE"
@@ -96,6 +96,47 @@ class Project:
                     ArtifactRecord(sha256=sha, size=len(data), kind=kind, name=name, media_type=media_type)
                 )
         return sha
+
+
+def init_project(directory: Path, *, force: bool = False) -> Project:
+    """Create a project in ``directory`` (made if missing): the commented starter ``tuneloop.yaml``
+    named after the directory, the store with every migration applied, and a ``.gitignore`` keeping
+    ``.tuneloop/`` out of version control (an existing one is left alone).
+
+    Raises:
+        InvalidInput: ``project_exists`` when ``tuneloop.yaml`` exists and ``force`` is False.
+    """
+    directory = directory.resolve()
+    config_path = directory / CONFIG_FILENAME
+    if config_path.exists() and not force:
+        raise InvalidInput(
+            "project_exists",
+            f"{config_path} already exists; use --force to overwrite it",
+            Location(str(config_path)),
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(config_path, starter_config_text(_project_name(directory)))
+    project = Project.open(config_path=config_path)
+    project.store  # creates .tuneloop/state.db and applies the migrations  # noqa: B018
+    gitignore = directory / ".gitignore"
+    if not gitignore.exists():
+        atomic_write_text(gitignore, f"{STATE_DIRNAME}/\n")
+    return project
+
+
+def _project_name(directory: Path) -> str:
+    """The directory's name as a valid project name, or the default name if nothing of it is usable."""
+    cleaned = "".join(c if c.isalnum() or c in "._-" else "-" for c in directory.name).strip("-._")
+    return cleaned or ProjectSection().name
+
+
+def config_of(project: Project | None) -> ProjectConfig:
+    """The project's config, or the defaults outside a project.
+
+    Code that runs with or without a project reads every setting through this, so a default is
+    written once, in its pydantic field, never restated as ``x if project else <literal>``.
+    """
+    return project.config if project is not None else ProjectConfig()
 
 
 def model_cache_dir(project: Project | None) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tuneloop.models.bundled import bundled_gguf_path, read_manifest, weights_sha256
+from tuneloop.models import bundled_gguf_path, read_manifest, weights_sha256
 
 
 def test_bundled_gguf_is_found_without_importing_the_package() -> None:
@@ -21,7 +21,7 @@ def test_bundled_gguf_is_found_without_importing_the_package() -> None:
 
 @pytest.mark.slow
 def test_conversion_records_sha_and_second_call_is_cached(bundled_model_dir: Path) -> None:
-    from tuneloop.models.bundled import convert_bundled_model
+    from tuneloop.models import convert_bundled_model
 
     manifest = read_manifest(bundled_model_dir)
     assert manifest["weights_sha256"] == weights_sha256(bundled_model_dir)

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tuneloop.config import ProjectConfig, load_config
-from tuneloop.config.commands import starter_config_text
+from tuneloop.config import ProjectConfig, load_config, starter_config_text
 from tuneloop.errors import ConfigError, InvalidInput
 
 
@@ -112,7 +111,10 @@ def test_init_writes_valid_project_and_refuses_overwrite(cli, tmp_path: Path) ->
 def test_every_example_yaml_validates() -> None:
     """Every tuneloop.yaml under examples/ is a valid ProjectConfig, so docs cannot drift."""
     root = Path(__file__).resolve().parents[2] / "examples"
-    for path in root.rglob("tuneloop.yaml"):
+    paths = sorted(root.rglob("tuneloop.yaml"))
+    # Without examples the loop below would check nothing; the support example is the README's.
+    assert root / "support" / "tuneloop.yaml" in paths, f"no example tuneloop.yaml under {root}"
+    for path in paths:
         load_config(path)
 
 

@@ -9,9 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from tuneloop.errors import InvalidInput, NotFound
-from tuneloop.models.cost import count_parameters
-from tuneloop.models.refs import parse_model_ref
-from tuneloop.models.resolve import chat_template_sha256, resolve_model
+from tuneloop.models import chat_template_sha256, count_parameters, parse_model_ref, resolve_model
 
 
 @pytest.mark.parametrize(

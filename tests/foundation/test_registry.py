@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tuneloop.errors import NotFound
-from tuneloop.models.resolve import resolve_model
+from tuneloop.models import resolve_model
 from tuneloop.project import Project
 from tuneloop.registry import (
     alias_history,
@@ -75,3 +75,43 @@ def test_results_attach_to_versions(project: Project, tiny_model_dir: Path) -> N
                   passed=True)  # fmt: skip
     (result,) = list_results(project, model_version_id=version.id)
     assert result.passed and result.kind == "gate"
+
+
+def test_an_adapter_version_resolves_to_its_base_plus_its_adapter(
+    project: Project, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text("{}")
+    version = register_model_version(
+        project, name="proj", kind="adapter", artifact_dir=adapter, base_reference=str(tiny_model_dir),
+        base_weights_sha256="0" * 64,
+    )  # fmt: skip
+    resolved = resolve_model("proj:1", project)
+    assert resolved.base_path == tiny_model_dir and not resolved.merged_weights
+    assert resolved.adapter_path == project.artifacts.tree_path(version.artifact_sha256)
+    assert resolved.lineage == {"version": "proj:1", "artifact": version.artifact_sha256}
+
+
+def test_a_version_whose_weights_are_gone_is_reported(project: Project, tiny_model_dir: Path) -> None:
+    import shutil
+
+    version = _register(project, tiny_model_dir)
+    shutil.rmtree(project.artifacts.tree_path(version.artifact_sha256))
+    with pytest.raises(NotFound) as info:
+        resolve_model("proj:1", project)
+    assert info.value.code == "artifact_missing"
+
+
+def test_the_registry_imports_nothing_from_models() -> None:
+    """The registry returns plain records; resolving them to weights is tuneloop.models' job."""
+    import ast
+
+    import tuneloop.registry
+
+    for path in Path(tuneloop.registry.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            assert not [n for n in names if n.startswith("tuneloop.models")], path.name

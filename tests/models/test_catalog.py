@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tuneloop.errors import InvalidInput, NotFound
-from tuneloop.models.catalog import (
+from tuneloop.models import (
     REFERENCE_MODEL_ID,
     CatalogEntry,
     CostAssumptions,

@@ -8,8 +8,7 @@ import pytest
 
 from tuneloop.config import IntendedUse, LicenceOverride
 from tuneloop.errors import CheckFailed, InvalidInput
-from tuneloop.models.catalog import get_entry
-from tuneloop.models.licence import UseDeclaration, check_licence, enforce_licence
+from tuneloop.models import UseDeclaration, check_licence, enforce_licence, get_entry
 
 OVERRIDE = LicenceOverride(reason="Signed commercial agreement with Alibaba Cloud", approved_by="legal@acme")
 

@@ -19,6 +19,7 @@ from tuneloop.config.monitor import MonitorSection
 from tuneloop.config.project import IntendedUse, ProjectSection, Scope
 from tuneloop.config.redteam import RedteamSection
 from tuneloop.config.serve import ServeSection
+from tuneloop.config.starter import starter_config_text
 from tuneloop.config.train import LoraSettings, TrainSection
 
 CONFIG_FILENAME = "tuneloop.yaml"
@@ -68,5 +69,6 @@ __all__ = [
     "load_config",
     "load_model_from_yaml",
     "read_yaml",
+    "starter_config_text",
     "validate_data",
 ]

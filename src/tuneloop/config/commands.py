@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
@@ -11,19 +10,7 @@ import typer
 
 from tuneloop.config import CONFIG_FILENAME, ProjectConfig, load_config
 from tuneloop.console import JsonFlag, console, print_json
-from tuneloop.errors import InvalidInput, Location
-from tuneloop.store import atomic_write_text
-
-
-def starter_config_text(name: str) -> str:
-    """The commented starter ``tuneloop.yaml`` with the project's name filled in."""
-    text = (resources.files("tuneloop.config") / "starter.yaml").read_text(encoding="utf-8")
-    return text.replace("name: my-project ", f"name: {name} ", 1)
-
-
-def _project_name(directory: Path) -> str:
-    cleaned = "".join(c if c.isalnum() or c in "._-" else "-" for c in directory.name).strip("-._")
-    return cleaned or "my-project"
+from tuneloop.project import init_project
 
 
 def init(
@@ -32,23 +19,8 @@ def init(
     json_output: JsonFlag = False,
 ) -> None:
     """Create a project: a commented tuneloop.yaml and the .tuneloop/ state directory."""
-    from tuneloop.project import Project
-
-    directory = directory.resolve()
-    config_path = directory / CONFIG_FILENAME
-    if config_path.exists() and not force:
-        raise InvalidInput(
-            "project_exists",
-            f"{config_path} already exists; use --force to overwrite it",
-            Location(str(config_path)),
-        )
-    directory.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(config_path, starter_config_text(_project_name(directory)))
-    project = Project.open(config_path=config_path)
-    project.store  # creates .tuneloop/state.db and applies the migrations  # noqa: B018
-    gitignore = directory / ".gitignore"
-    if not gitignore.exists():
-        atomic_write_text(gitignore, ".tuneloop/\n")
+    project = init_project(directory, force=force)
+    config_path = project.root / CONFIG_FILENAME
     if json_output:
         print_json({"ok": True, "config": str(config_path), "state_dir": str(project.state_dir)})
         return

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
@@ -104,7 +105,7 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _problem(err: Any, root: Any, source: str, model: type[BaseModel]) -> TuneloopError:
+def _problem(err: ErrorDetails, root: Any, source: str, model: type[BaseModel]) -> TuneloopError:
     loc = tuple(err["loc"])
     # pydantic appends the union branch or validator name to loc (e.g. 'function-after[...]');
     # keep only the parts that are real keys or indexes so the line lookup stays exact.

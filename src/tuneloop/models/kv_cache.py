@@ -7,7 +7,10 @@ batch size 1, and the rows continue from the repeated cache.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
 
 MIN_SHARED_PREFIX = 16
 """Shorter common prefixes are not worth a separate forward pass."""
@@ -25,13 +28,16 @@ def common_prefix_length(rows: list[list[int]]) -> int:
     return length
 
 
-def prefix_cache(model: Any, prefix_ids: Any, repeats: int, **forward_kwargs: Any) -> Any | None:
+def prefix_cache(model: Any, prefix_ids: torch.Tensor, repeats: int, **forward_kwargs: Any) -> Any | None:
     """Forward ``prefix_ids`` ([1, prefix]) with ``use_cache=True`` and repeat the cache ``repeats``
     times along the batch; None if this model's cache cannot be repeated.
 
     The forward runs under the caller's grad mode: under autograd the cached keys and values stay in
     the graph (repeating and the later concatenation are differentiable), so gradients of the rows'
-    losses flow back through the prefix exactly as in the unshared forward."""
+    losses flow back through the prefix exactly as in the unshared forward.
+
+    ``model`` is a transformers causal LM; the cache returned is transformers' ``Cache`` (untyped here,
+    its class depends on the architecture)."""
     output = model(input_ids=prefix_ids, use_cache=True, **forward_kwargs)
     cache = getattr(output, "cache", None) or getattr(output, "past_key_values", None)
     if cache is None or not hasattr(cache, "batch_repeat_interleave"):

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tuneloop.config.model import LicenceOverride
+from tuneloop.config.project import IntendedUse
 from tuneloop.errors import CheckFailed, InvalidInput, Location
 
 if TYPE_CHECKING:
@@ -29,31 +30,32 @@ OVERRIDE_HINT = (
 
 
 class IntendedUseLike(Protocol):
-    """Anything with the three fields of ``tuneloop.config.IntendedUse``."""
+    """Anything with the three fields of ``tuneloop.config.IntendedUse`` (read-only is enough)."""
 
-    commercial: bool
-    monthly_active_users: int | None
-    distribution: bool
+    @property
+    def commercial(self) -> bool: ...
+    @property
+    def monthly_active_users(self) -> int | None: ...
+    @property
+    def distribution(self) -> bool: ...
 
 
 class OverrideLike(Protocol):
-    """Anything with the two fields of ``tuneloop.config.LicenceOverride``."""
+    """Anything with the two fields of ``tuneloop.config.LicenceOverride`` (read-only is enough)."""
 
-    reason: str
-    approved_by: str
+    @property
+    def reason(self) -> str: ...
+    @property
+    def approved_by(self) -> str: ...
 
 
-class UseDeclaration(BaseModel):
-    """How the fine-tuned model will be used; mirrors ``project.use`` (``tuneloop.config.IntendedUse``)."""
+class UseDeclaration(IntendedUse):
+    """How the fine-tuned model will be used: ``project.use`` (``tuneloop.config.IntendedUse``), frozen.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    The fields and their defaults are IntendedUse's, so a default use is declared in one place.
+    """
 
-    commercial: bool = True
-    """The model serves a commercial product or internal business use."""
-    monthly_active_users: int | None = Field(default=None, ge=0)
-    """Expected monthly active users of the product; None when unknown (cap checks are then skipped)."""
-    distribution: bool = False
-    """Weights, or a product containing them, are shipped to third parties."""
+    model_config = ConfigDict(frozen=True)
 
     @classmethod
     def from_config(cls, use: IntendedUseLike) -> UseDeclaration:
@@ -92,7 +94,7 @@ class LicenceDecision(BaseModel):
     """The recorded override (reason and approver); the caller stores it with the run."""
 
 
-def check_licence(entry: CatalogEntry, use: UseDeclaration | IntendedUseLike) -> LicenceDecision:
+def check_licence(entry: CatalogEntry, use: IntendedUseLike) -> LicenceDecision:
     """Compare ``entry``'s licence with the declared ``use``.
 
     Refused when the use is commercial and the licence forbids commercial use, or when the declared
@@ -116,7 +118,7 @@ def check_licence(entry: CatalogEntry, use: UseDeclaration | IntendedUseLike) ->
 
 def enforce_licence(
     entry: CatalogEntry,
-    use: UseDeclaration | IntendedUseLike,
+    use: IntendedUseLike,
     override: OverrideLike | None = None,
 ) -> LicenceDecision:
     """Check the licence and raise when it refuses the declared use and no override is given.

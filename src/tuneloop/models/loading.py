@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuneloop.models.resolve import ResolvedModel
+
+if TYPE_CHECKING:
+    import torch
 
 
 def cpu_supports_fast_bf16() -> bool:
@@ -27,7 +31,7 @@ def pick_device() -> str:
     return "cpu"
 
 
-def resolve_dtype(name: str, device: str) -> Any:
+def resolve_dtype(name: str, device: str) -> torch.dtype:
     """Map a config dtype name to a torch dtype; ``auto`` keeps fp32 weights on CPU.
 
     On CPU the weights stay fp32 and speed comes from bf16 autocast where the CPU supports it
@@ -42,10 +46,8 @@ def resolve_dtype(name: str, device: str) -> Any:
     return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
 
 
-def autocast_context(device: str, enabled: bool | None = None) -> Any:
+def autocast_context(device: str, enabled: bool | None = None) -> contextlib.AbstractContextManager[object]:
     """bf16 autocast on CPUs with AMX/AVX512-BF16 (or on GPUs), a no-op context elsewhere."""
-    import contextlib
-
     import torch
 
     if enabled is None:
@@ -60,7 +62,10 @@ class LoadedModel:
     """A model ready to run, with the tokenizer whose chat template renders its prompts."""
 
     model: Any
+    """A transformers causal LM, or a PEFT model wrapping one (transformers' classes are not typed
+    precisely enough to name one type for both)."""
     tokenizer: Any
+    """A transformers tokenizer (slow or fast; no common typed base)."""
     resolved: ResolvedModel
     device: str
 
@@ -99,7 +104,8 @@ def load_model(
 
     quiet_transformers()
     device = device or pick_device()
-    model = AutoModelForCausalLM.from_pretrained(resolved.base_path, dtype=resolve_dtype(dtype, device))
+    # transformers' and PEFT's model classes differ; both are used only through their shared methods.
+    model: Any = AutoModelForCausalLM.from_pretrained(resolved.base_path, dtype=resolve_dtype(dtype, device))
     if resolved.adapter_path is not None:
         from peft import PeftModel
 

@@ -1,8 +1,10 @@
-"""Resolve a model reference to local files: base weights plus, for fine-tuned versions, an adapter.
+"""The one resolver: a model reference becomes local files, base weights plus (for fine-tuned
+versions) an adapter.
 
 Base models are made local once ("pulled"): the bundled model is converted from GGUF, a catalog or hub
 model is taken from the local Hugging Face cache (or downloaded when the network allows), a directory
-is used in place. Registered versions (``name:3``, ``name@production``) resolve through the registry.
+is used in place. Registered versions (``name:3``, ``name@production``) are looked up in the registry,
+which returns plain records; this module turns them into weights, pulling their base model if needed.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from tuneloop.errors import NotFound
+from tuneloop.errors import InvalidInput, NotFound
 from tuneloop.models.bundled import (
     BUNDLED_CATALOG_ID,
     convert_bundled_model,
@@ -22,8 +24,9 @@ from tuneloop.models.bundled import (
     weights_sha256,
 )
 from tuneloop.models.cost import count_parameters
-from tuneloop.models.refs import ModelRef, parse_model_ref
 from tuneloop.project import Project, model_cache_dir
+from tuneloop.refs import ModelRef, parse_model_ref
+from tuneloop.registry import ModelVersionInfo, get_model_version
 from tuneloop.store import BaseModelRecord, sha256_bytes
 
 
@@ -43,7 +46,8 @@ class ResolvedModel:
     source: str = "local-dir"
     label: str = ""
     """Short name shown in tables and reports."""
-    lineage: dict[str, object] = field(default_factory=dict)
+    lineage: dict[str, str] = field(default_factory=dict)
+    """For a registered version: its reference (``version``) and artifact hash (``artifact``)."""
 
     @property
     def identity(self) -> str:
@@ -57,28 +61,75 @@ class ResolvedModel:
 
 
 def resolve_model(reference: str, project: Project | None = None) -> ResolvedModel:
-    """Resolve ``reference`` to local files, pulling a base model if needed."""
+    """Resolve ``reference`` to local files, pulling a base model if needed.
+
+    Relative directories are read from the project root (config values are relative to it).
+    """
     ref = parse_model_ref(reference, project.root if project else None)
     if ref.kind in ("version", "alias"):
-        from tuneloop.registry import resolve_registered
-
         if project is None:
             raise NotFound("no_project", f"'{reference}' names a registered model; run inside a project")
-        return resolve_registered(project, ref)
+        return _resolve_registered(project, ref)
     return pull_base_model(ref, project)
 
 
-def pull_base_model(ref: ModelRef, project: Project | None) -> ResolvedModel:
-    """Make a base model available locally and record it in the project's store."""
+def pull_base_model(reference: str | ModelRef, project: Project | None) -> ResolvedModel:
+    """Make a base model available locally and record it in the project's store (if any).
+
+    A string is parsed relative to the current directory (``tuneloop models pull ./dir``).
+    """
+    ref = reference if isinstance(reference, ModelRef) else parse_model_ref(reference)
     if ref.kind == "base":
         resolved = _pull_catalog_model(ref, project)
     elif ref.kind == "path":
         resolved = _local_dir(ref, Path(ref.name))
-    else:
+    elif ref.kind == "hub":
         resolved = _from_hub(ref, ref.name, catalog_id=None)
+    else:
+        raise InvalidInput(
+            "not_a_base_model",
+            f"'{ref.raw}' is a registered version, not a base model: it needs no pull, use it directly",
+        )
     if project is not None:
         _record_pull(project, resolved)
     return resolved
+
+
+def _resolve_registered(project: Project, ref: ModelRef) -> ResolvedModel:
+    """Local files of a registered version: its base model plus its adapter, or its full weights."""
+    info = get_model_version(project, ref)
+    artifact = _artifact_dir(project, info)
+    lineage = {"version": info.reference, "artifact": info.artifact_sha256}
+    if info.kind == "full":
+        return ResolvedModel(
+            reference=ref.raw,
+            base_path=artifact,
+            base_weights_sha256=info.base_weights_sha256,
+            merged_weights=True,
+            source="registry",
+            label=info.reference,
+            lineage=lineage,
+        )
+    base = pull_base_model(parse_model_ref(info.base_reference, project.root), project)
+    return ResolvedModel(
+        reference=ref.raw,
+        base_path=base.base_path,
+        base_weights_sha256=base.base_weights_sha256,
+        catalog_id=base.catalog_id,
+        adapter_path=artifact,
+        source="registry",
+        label=info.reference,
+        lineage=lineage,
+    )
+
+
+def _artifact_dir(project: Project, info: ModelVersionInfo) -> Path:
+    artifact = project.artifacts.tree_path(info.artifact_sha256)
+    if not artifact.is_dir():
+        raise NotFound(
+            "artifact_missing", f"the weights of {info.reference} ({info.artifact_sha256[:12]}) are missing"
+        )
+    return artifact
 
 
 def _pull_catalog_model(ref: ModelRef, project: Project | None) -> ResolvedModel:

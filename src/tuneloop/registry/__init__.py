@@ -2,19 +2,22 @@
 
 Training registers each finished run as a candidate version (``<project>:<n>``); evaluation and
 red-teaming attach their results; promotion and rollback (a later stage) move aliases.
+
+Everything here returns plain records (:class:`ModelVersionInfo`, :class:`AliasEvent`,
+:class:`EvaluationInfo`) and imports nothing from ``tuneloop.models``: turning a version into weights
+is :func:`tuneloop.models.resolve_model`'s job. References (``name:3``, ``name@alias``) are parsed
+with the shared grammar in :mod:`tuneloop.refs`.
 """
 
 from tuneloop.registry.aliases import AliasEvent, alias_history, alias_target, set_alias
-from tuneloop.registry.results import EvaluationInfo, attach_result, get_result, list_results
+from tuneloop.registry.attached_results import EvaluationInfo, attach_result, get_result, list_results
 from tuneloop.registry.versions import (
     ModelVersionInfo,
-    foundation_reference,
     get_model_version,
     get_model_version_by_id,
     list_model_versions,
     parent_reference,
     register_model_version,
-    resolve_registered,
 )
 
 __all__ = [
@@ -24,7 +27,6 @@ __all__ = [
     "alias_history",
     "alias_target",
     "attach_result",
-    "foundation_reference",
     "get_model_version",
     "get_model_version_by_id",
     "get_result",
@@ -32,6 +34,5 @@ __all__ = [
     "list_results",
     "parent_reference",
     "register_model_version",
-    "resolve_registered",
     "set_alias",
 ]

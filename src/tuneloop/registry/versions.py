@@ -1,4 +1,9 @@
-"""Model versions: register a training result as ``<name>:<n>`` and resolve references to it."""
+"""Model versions: register a training result as ``<name>:<n>`` and look versions up by reference.
+
+The registry returns plain records (:class:`ModelVersionInfo`); turning a version into loadable
+weights is :func:`tuneloop.models.resolve_model`'s job, so the registry imports nothing from
+``tuneloop.models``.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tuneloop.errors import NotFound
-from tuneloop.models.refs import ModelRef, parse_model_ref
-from tuneloop.models.resolve import ResolvedModel, pull_base_model
 from tuneloop.project import Project
+from tuneloop.refs import ModelRef, parse_model_ref
 from tuneloop.store import AliasRecord, ModelVersionRecord
 
 
@@ -134,43 +138,6 @@ def list_model_versions(project: Project, name: str | None = None) -> list[Model
         if name is not None:
             query = query.where(ModelVersionRecord.name == name)
         return [ModelVersionInfo.of(r) for r in session.scalars(query)]
-
-
-def resolve_registered(project: Project, ref: ModelRef) -> ResolvedModel:
-    """Local files of a registered version: its base model plus its adapter, or its full weights."""
-    info = get_model_version(project, ref)
-    artifact = project.artifacts.tree_path(info.artifact_sha256)
-    if not artifact.is_dir():
-        raise NotFound(
-            "artifact_missing", f"the weights of {info.reference} ({info.artifact_sha256[:12]}) are missing"
-        )
-    lineage = {"version": info.reference, "artifact": info.artifact_sha256}
-    if info.kind == "full":
-        return ResolvedModel(
-            reference=ref.raw,
-            base_path=artifact,
-            base_weights_sha256=info.base_weights_sha256,
-            merged_weights=True,
-            source="registry",
-            label=info.reference,
-            lineage=lineage,
-        )
-    base = pull_base_model(parse_model_ref(info.base_reference, project.root), project)
-    return ResolvedModel(
-        reference=ref.raw,
-        base_path=base.base_path,
-        base_weights_sha256=base.base_weights_sha256,
-        catalog_id=base.catalog_id,
-        adapter_path=artifact,
-        source="registry",
-        label=info.reference,
-        lineage=lineage,
-    )
-
-
-def foundation_reference(project: Project, info: ModelVersionInfo) -> str:
-    """The base model a version was ultimately trained from (walking up through parents)."""
-    return info.base_reference
 
 
 def parent_reference(project: Project, info: ModelVersionInfo) -> str:

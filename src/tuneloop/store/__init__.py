@@ -14,8 +14,8 @@ from tuneloop.store.artifacts import (
     sha256_file,
     sha256_tree,
 )
-from tuneloop.store.base import Base, utcnow
 from tuneloop.store.db import DB_URL_ENV, Store, database_url
+from tuneloop.store.table_base import Base, utcnow
 from tuneloop.store.tables_evaluate import EvalItemScoreRecord
 from tuneloop.store.tables_foundation import ArtifactRecord, BaseModelRecord
 from tuneloop.store.tables_lifecycle import (

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tuneloop.store.base import Base
+from tuneloop.store.table_base import Base
 
 
 class EvalItemScoreRecord(Base):

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tuneloop.store.base import Base, utcnow
+from tuneloop.store.table_base import Base, utcnow
 
 
 class BaseModelRecord(Base):

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tuneloop.store.base import Base, utcnow
+from tuneloop.store.table_base import Base, utcnow
 
 
 class DatasetVersionRecord(Base):

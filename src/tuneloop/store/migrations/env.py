@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from tuneloop.store.base import Base
+from tuneloop.store.table_base import Base
 
 engine = context.config.attributes["engine"]
 with engine.begin() as connection:

@@ -1,4 +1,9 @@
-"""Parse model references: ``base:<catalog-id>``, ``name:3``, ``name@alias``, a directory, a hub id."""
+"""The model-reference grammar: ``base:<catalog-id>``, ``name:3``, ``name@alias``, a directory, a hub id.
+
+It lives above both :mod:`tuneloop.models` (which resolves references to weights) and
+:mod:`tuneloop.registry` (which looks registered versions up), so neither imports the other for it;
+``tuneloop.models`` re-exports it.
+"""
 
 from __future__ import annotations
 
