@@ -55,7 +55,7 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def bundled_model_dir(model_cache: Path) -> Path:
     """The real bundled SmolLM2-135M-Instruct converted to safetensors (slow tests only)."""
-    from tuneloop.models.bundled import BUNDLED_CATALOG_ID, convert_bundled_model
+    from tuneloop.models import BUNDLED_CATALOG_ID, convert_bundled_model
 
     return convert_bundled_model(model_cache / BUNDLED_CATALOG_ID)
 
@@ -84,7 +84,7 @@ def cli(monkeypatch: pytest.MonkeyPatch):
 @pytest.fixture
 def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh project (``tuneloop init``) as the working directory, with its own SQLite store."""
-    from tuneloop.config.commands import starter_config_text
+    from tuneloop.config import starter_config_text
     from tuneloop.store import atomic_write_text
 
     monkeypatch.delenv("TUNELOOP_DB_URL", raising=False)

@@ -32,8 +32,7 @@ def main() -> None:
 
     import torch
 
-    from tuneloop.models.loading import autocast_context, load_model
-    from tuneloop.models.resolve import resolve_model
+    from tuneloop.models import autocast_context, load_model, resolve_model
     from tuneloop.project import Project
 
     torch.set_num_threads(1)

@@ -36,7 +36,7 @@ THREADS: dict[str, int] = {}
 
 
 def make_project(workdir: Path) -> Any:
-    from tuneloop.config.commands import starter_config_text
+    from tuneloop.config import starter_config_text
     from tuneloop.project import Project
     from tuneloop.store import atomic_write_text
 

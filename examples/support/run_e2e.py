@@ -121,7 +121,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/tuneloop-support-e2e"))
     parser.add_argument(
-        "--max-steps", type=int, default=None, help="optimizer steps of each run (default: tuneloop's derived plan)"
+        "--max-steps",
+        type=int,
+        default=None,
+        help="optimizer steps of each run (default: tuneloop's derived plan)",
     )
     parser.add_argument("--learning-rate", type=float, default=None, help="default: tuneloop's derived rate")
     parser.add_argument("--limit", type=int, default=None, help="evaluate on the first N holdout items only")

@@ -18,7 +18,7 @@ from tuneloop.data import load_records
 from tuneloop.data.records import Conversation, messages_as_dicts
 from tuneloop.data.template import assistant_token_mask, with_system_prompt
 from tuneloop.evaluate.generation import render_prompt
-from tuneloop.models.chat_template import render_chat
+from tuneloop.models import render_chat
 from tuneloop.project import Project
 
 PROJECT_PROMPT = "You are the support desk of Acme."

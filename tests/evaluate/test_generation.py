@@ -8,8 +8,7 @@ import pytest
 
 from tuneloop.evaluate.cache import GenerationCache
 from tuneloop.evaluate.generation import GenerationSettings, generate_batch, generate_for_model, render_prompt
-from tuneloop.models.loading import load_model
-from tuneloop.models.resolve import resolve_model
+from tuneloop.models import load_model, resolve_model
 from tuneloop.progress import RecordingProgress
 
 PROMPTS = [

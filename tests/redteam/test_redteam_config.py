@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tuneloop.config import load_config
-from tuneloop.config.commands import starter_config_text
+from tuneloop.config import load_config, starter_config_text
 from tuneloop.errors import ConfigError
 
 

@@ -100,8 +100,7 @@ class DataCheckResult:
 
 def resolve_tokenizer(project: Project | None, model: str | None) -> tuple[Any, Path, str]:
     """The target base model's tokenizer (with its chat template), its directory and reference."""
-    from tuneloop.models.loading import load_tokenizer
-    from tuneloop.models.resolve import resolve_model
+    from tuneloop.models import load_tokenizer, resolve_model
 
     reference = model or (project.config if project is not None else ProjectConfig()).model.base
     resolved = resolve_model(reference, project)

@@ -17,7 +17,7 @@ def sentence_embedder(model_path: str | None = None) -> Any:
     """A sentence embedder on CPU (the bundled MiniLM unless a path is given), loaded once per process."""
     from sentence_transformers import SentenceTransformer
 
-    from tuneloop.models.loading import quiet_transformers
+    from tuneloop.models import quiet_transformers
 
     quiet_transformers()
     if model_path is None:

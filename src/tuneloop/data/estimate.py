@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuneloop.models.cost import count_parameters, training_flops_per_token
+from tuneloop.models import count_parameters, training_flops_per_token
 
 __all__ = ["count_parameters", "estimate_training", "measure_cpu_throughput"]
 
@@ -86,7 +86,7 @@ def measure_cpu_throughput(
     import torch
     from transformers import AutoModelForCausalLM
 
-    from tuneloop.models.loading import autocast_context
+    from tuneloop.models import autocast_context
 
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     model.train()

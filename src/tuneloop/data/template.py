@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from tuneloop.data.records import Message, Record, messages_as_dicts
-from tuneloop.models.chat_template import render_chat
+from tuneloop.models import render_chat
 
 
 @dataclass

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ConfigDict, Field
 
 from tuneloop.config._base import StrictModel
-from tuneloop.models.kv_cache import MIN_SHARED_PREFIX, common_prefix_length, prefix_cache
+from tuneloop.models import MIN_SHARED_PREFIX, common_prefix_length, prefix_cache
 
 if TYPE_CHECKING:
-    from tuneloop.models.loading import LoadedModel
+    from tuneloop.models import LoadedModel
 
 
 class GenerationSettings(StrictModel):
@@ -135,7 +135,7 @@ def generate_one_batch(
     """Generate for one batch of rendered prompts (one :class:`Generation` per prompt)."""
     import torch
 
-    from tuneloop.models.loading import autocast_context
+    from tuneloop.models import autocast_context
 
     tokenizer = loaded.tokenizer
     encoded = encode_batch(tokenizer, prompts, share_prefix)

@@ -23,12 +23,11 @@ from typing import TYPE_CHECKING, Any
 from tuneloop.config.model import ModelSection
 from tuneloop.evaluate.cache import GenerationCache, cache_key
 from tuneloop.evaluate.decoding import Generation, GenerationSettings, generate_one_batch
-from tuneloop.models.chat_template import render_chat
+from tuneloop.models import render_chat
 from tuneloop.progress import SILENT, Progress
 
 if TYPE_CHECKING:
-    from tuneloop.models.loading import LoadedModel
-    from tuneloop.models.resolve import ResolvedModel
+    from tuneloop.models import LoadedModel, ResolvedModel
     from tuneloop.project import Project
 
 Conversation = list[dict[str, Any]]
@@ -179,8 +178,7 @@ def _chat_template(project: Project | None) -> str | None:
 
 def load_for_evaluation(project: Project | None, reference: str) -> LoadedModel:
     """Resolve ``reference`` and load it, reusing a model this process already loaded."""
-    from tuneloop.models.loading import load_model
-    from tuneloop.models.resolve import resolve_model
+    from tuneloop.models import load_model, resolve_model
 
     resolved = resolve_model(reference, project)
     loaded = _MODELS.get(resolved.identity)
@@ -193,7 +191,7 @@ def load_for_evaluation(project: Project | None, reference: str) -> LoadedModel:
 
 def describe_model(project: Project | None, reference: str) -> tuple[str, str]:
     """(label, identity) of a reference without loading its weights."""
-    from tuneloop.models.resolve import resolve_model
+    from tuneloop.models import resolve_model
 
     resolved = resolve_model(reference, project)
     return resolved.label or reference, resolved.identity
@@ -204,7 +202,7 @@ _TOKENIZERS: dict[tuple[str, str | None], Any] = {}
 
 def _tokenizer(resolved: ResolvedModel, project: Project | None) -> Any:
     """The tokenizer ``load_model`` would give this model (the adapter's own, when it has one)."""
-    from tuneloop.models.loading import load_tokenizer
+    from tuneloop.models import load_tokenizer
 
     adapter = resolved.adapter_path
     directory = adapter if adapter and (adapter / "tokenizer_config.json").is_file() else resolved.base_path
@@ -223,7 +221,7 @@ def cached_answers(
     tools: Sequence[Tools] | None = None,
 ) -> list[Generation] | None:
     """Every answer from the disk cache, or None if any is missing (then the model must run)."""
-    from tuneloop.models.resolve import resolve_model
+    from tuneloop.models import resolve_model
 
     resolved = resolve_model(reference, project)
     tokenizer = _tokenizer(resolved, project)

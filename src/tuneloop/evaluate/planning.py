@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tuneloop.models.refs import parse_model_ref
+from tuneloop.models import parse_model_ref
 
 if TYPE_CHECKING:
     from tuneloop.project import Project

@@ -21,10 +21,10 @@ from tuneloop.evaluate.items import EvalItem, load_items
 from tuneloop.evaluate.metrics import ScoringContext, get_metric, outputs_of
 from tuneloop.evaluate.runner import conversations_for, score_model, scoring_context, tools_of
 from tuneloop.evaluate.suites import BUILTIN_PREFIX, LoadedSuite, load_suite
-from tuneloop.models.loading import LoadedModel
+from tuneloop.models import LoadedModel
 
 if TYPE_CHECKING:
-    from tuneloop.models.resolve import ResolvedModel
+    from tuneloop.models import ResolvedModel
     from tuneloop.project import Project
 
 JUDGED_METRICS = ("judge_rubric", "judge_pairwise")

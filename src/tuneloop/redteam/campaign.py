@@ -27,7 +27,7 @@ from typing import Any
 from tuneloop.config.redteam import RedteamSection
 from tuneloop.errors import InvalidInput
 from tuneloop.evaluate.gates import GateResult, gates_passed
-from tuneloop.models.refs import parse_model_ref
+from tuneloop.models import parse_model_ref
 from tuneloop.progress import SILENT, Progress
 from tuneloop.project import Project
 from tuneloop.redteam import dynamic
