@@ -14,12 +14,14 @@ CLI: ``tuneloop train``, ``tuneloop runs list|show|compare``, ``tuneloop export`
 Heavy libraries (torch, transformers, peft, accelerate) load inside the functions.
 """
 
-from tuneloop.train.execute import post_train_evaluation
+from tuneloop.findings import Finding
 from tuneloop.train.export import ExportResult, export_model
 from tuneloop.train.inputs import TrainRequest
-from tuneloop.train.preflight import Finding, PreflightReport
-from tuneloop.train.run import TrainResult, prepare, train
-from tuneloop.train.runs import RunInfo, compare_runs, get_run, list_runs, metric_series
+from tuneloop.train.methods import TrainingMethod, available_methods, get_method
+from tuneloop.train.pipeline import TrainResult, prepare, train
+from tuneloop.train.preflight import PreflightReport
+from tuneloop.train.registration import post_train_evaluation
+from tuneloop.train.run_records import RunInfo, compare_runs, get_run, list_runs, metric_series
 from tuneloop.train.settings import TrainSettings, resolve_settings
 from tuneloop.train.tokenize import IGNORE, TokenizedSequence, TrainingItem, build_items
 
@@ -33,10 +35,16 @@ __all__ = [
     "TrainRequest",
     "TrainResult",
     "TrainSettings",
+    "TrainingMethod",
+    "TrainingMethod",
     "TrainingItem",
+    "available_methods",
+    "available_methods",
     "build_items",
     "compare_runs",
     "export_model",
+    "get_method",
+    "get_method",
     "get_run",
     "list_runs",
     "metric_series",

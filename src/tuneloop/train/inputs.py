@@ -11,6 +11,7 @@ from typing import Any
 from tuneloop.config.train import TrainSection
 from tuneloop.errors import CheckFailed, InvalidInput, Location, NotFound
 from tuneloop.models.resolve import ResolvedModel
+from tuneloop.progress import SILENT, Progress
 from tuneloop.project import Project
 from tuneloop.store import sha256_bytes
 
@@ -43,7 +44,6 @@ class TrainRequest:
     no_eval: bool = False
     overrides: dict[str, Any] = field(default_factory=dict)
     """``train`` section fields to change for this run (e.g. ``{"max_steps": 10}``)."""
-    quiet: bool = False
     sweep: str | None = None
     """``lr``: pick the learning rate by short proxy runs before training (:mod:`.sweep`)."""
     crash_after_step: int | None = None
@@ -110,8 +110,8 @@ def choose_base(project: Project, section: TrainSection) -> BaseChoice:
 
 @dataclass
 class RunInputs:
-    """Everything decided before compute starts, handed from :func:`~tuneloop.train.run.train` to
-    :func:`~tuneloop.train.execute.execute`."""
+    """Everything decided before compute starts, handed from :func:`~tuneloop.train.pipeline.train` to
+    :func:`~tuneloop.train.session.execute`."""
 
     project: Project
     request: TrainRequest
@@ -122,12 +122,14 @@ class RunInputs:
     tokenizer: Any
     data: TrainingData
     prepared: Any
-    """Items, plan and pre-flight (:class:`~tuneloop.train.run.Prepared`)."""
+    """Items, plan and pre-flight (:class:`~tuneloop.train.pipeline.Prepared`)."""
     fingerprint: str
     resumed: Any = None
-    """The :class:`~tuneloop.train.runs.RunInfo` being resumed, if any."""
+    """The :class:`~tuneloop.train.run_records.RunInfo` being resumed, if any."""
     probe: Any = None
     """The suite metric early stopping selects on (:class:`~tuneloop.evaluate.probe.SuiteProbe`)."""
+    progress: Progress = SILENT
+    """Where the main process reports (other processes get ``SILENT``)."""
 
 
 def chat_template_text(project: Project) -> str | None:
@@ -175,6 +177,7 @@ def load_training_data(
     tokenizer: Any,
     max_length: int,
     main: dict[str, Any] | None = None,
+    progress: Progress = SILENT,
 ) -> TrainingData:
     """Records for training, through the data stage: validated, gated and registered as a version.
 
@@ -238,7 +241,7 @@ def load_training_data(
         tokenizer=tokenizer,
         max_length=max_length,
         register=True,
-        quiet=request.quiet,
+        quiet=progress is SILENT,
     )
     version = result.dataset_version
     trained = {id(r) for r in result.training_records}

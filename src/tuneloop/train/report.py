@@ -9,7 +9,7 @@ from typing import Any
 
 from tuneloop.project import Project
 from tuneloop.reports import Report, esc, line_chart, save_report
-from tuneloop.train import runs
+from tuneloop.train import run_records
 from tuneloop.train.settings import TrainSettings
 
 
@@ -27,8 +27,8 @@ def write_training_report(
     """Render and store the report; returns the HTML's path (artifact store, and beside the run).
     ``verdict``: the run's :class:`~tuneloop.train.verdict.Verdict` (written again, with the primary
     metrics, once the post-training evaluation has run)."""
-    info = runs.get_run(project, run_name)
-    series = runs.metric_series(project, info.id)
+    info = run_records.get_run(project, run_name)
+    series = run_records.metric_series(project, info.id)
     report = Report(
         f"Training run {run_name}", f"{settings.method} · {settings.adapter} · registered as {model_version}"
     )
