@@ -34,6 +34,8 @@ class LabelLogProbs:
     correct: Any
     """[N] bool: the arg-max prediction equals the target (no gradient)."""
     batch: Batch
+    extras: dict[str, Any] = field(default_factory=dict)
+    """What a method's own forward pass adds for its objective (per-token tensors, by name)."""
 
     def sequence_sums(self) -> tuple[Any, Any]:
         """Summed log-probability and label count of each sequence of the micro-batch."""
@@ -61,7 +63,13 @@ class ObjectiveOutput:
 def label_log_probs(
     model: Any, batch: Batch, *, full_logits: bool = False, bf16: bool = False
 ) -> LabelLogProbs:
-    """Forward pass computing logits only at label positions.
+    """Forward pass computing logits only at label positions (:func:`label_logits`), and the
+    log-probability of each target token. Every built-in method's forward pass."""
+    return log_probs_of_targets(label_logits(model, batch, full_logits=full_logits, bf16=bf16), batch)
+
+
+def label_logits(model: Any, batch: Batch, *, full_logits: bool = False, bf16: bool = False) -> Any:
+    """``[N, vocabulary]`` float32 logits at the batch's label positions.
 
     transformers' ``logits_to_keep`` with a boolean [rows, length] mask applies the language-model
     head to the kept positions only: with a 49k-token vocabulary the head is a fifth of the model's
@@ -71,9 +79,6 @@ def label_log_probs(
     A batch with a ``shared_prefix`` forwards that prefix once and the rows' suffixes from its KV
     cache (:mod:`tuneloop.train.prefix`), with the same loss and gradients.
     """
-    import torch
-    import torch.nn.functional as F
-
     from tuneloop.models.loading import autocast_context
     from tuneloop.train.prefix import shared_prefix_logits
 
@@ -89,7 +94,14 @@ def label_log_probs(
                 logits = model(**inputs).logits[batch.logits_mask]
             else:
                 logits = model(**inputs, logits_to_keep=batch.logits_mask).logits
-    logits = logits.float()
+    return logits.float()
+
+
+def log_probs_of_targets(logits: Any, batch: Batch) -> LabelLogProbs:
+    """Each target token's log-probability under ``logits`` (from :func:`label_logits`)."""
+    import torch
+    import torch.nn.functional as F
+
     token_logp = -F.cross_entropy(logits, batch.targets, reduction="none")
     with torch.no_grad():
         correct = logits.argmax(dim=-1) == batch.targets
@@ -104,6 +116,9 @@ def preference_pairs(out: LabelLogProbs) -> tuple[Any, Any, Any, Any]:
     roles = torch.tensor(out.batch.sequence_role, device=sums.device)
     return sums[roles == 0], sums[roles == 1], lengths[roles == 0], lengths[roles == 1]
 
+
+Forward = Callable[..., LabelLogProbs]
+"""``forward(model, batch, *, full_logits, bf16) -> LabelLogProbs``: a method's forward pass."""
 
 Objective = Callable[..., ObjectiveOutput]
 """``objective(out, totals, preference_settings, **extra) -> ObjectiveOutput``; ``extra`` holds

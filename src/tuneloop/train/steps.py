@@ -87,7 +87,7 @@ def micro_batch_loss(
                 ctx.model, collate_roles, extra.get("reference"), ctx.full_logits, ctx.settings.bf16
             )
         )
-    out = label_log_probs(ctx.model, batch, full_logits=ctx.full_logits, bf16=ctx.settings.bf16)
+    out = method.forward(ctx.model, batch, full_logits=ctx.full_logits, bf16=ctx.settings.bf16)
     result = method.objective(out, totals, ctx.settings.preference, **extra)
     return result.loss, result.metrics, result.counts
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from tuneloop.config.train import LossMasking, register_method_catalog
 from tuneloop.errors import InvalidInput, Location
-from tuneloop.train.objectives import Objective
+from tuneloop.train.objectives import Forward, Objective, label_log_probs
 from tuneloop.train.tokenize import TrainingItem
 
 METHODS_PATH_VARIABLE = "TUNELOOP_METHODS_PATH"
@@ -104,6 +104,10 @@ class TrainingMethod:
     """Forced ``loss_masking`` (raw text trains on every token); None keeps the configured one."""
     forward_roles: tuple[int, ...] | None = None
     """Sequences of each item in the main forward pass (None: all of them)."""
+    forward: Forward = label_log_probs
+    """The main forward pass; a method that needs more than the targets' log-probabilities (the
+    whole distribution, say) computes it from :func:`~tuneloop.train.objectives.label_logits` and
+    puts it in ``LabelLogProbs.extras``."""
     auxiliary: AuxiliaryForward | None = None
 
 
