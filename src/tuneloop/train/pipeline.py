@@ -85,9 +85,12 @@ def train(
     Raises CheckFailed (licence refused, data gate or pre-flight failed, exit 1) and InvalidInput
     (bad settings or data, exit 2) before any training compute is spent.
     """
+    return _run(project, request or TrainRequest(**options), progress)
+
+
+def _run(project: Project, request: TrainRequest, progress: Progress) -> TrainResult:
     from accelerate import PartialState
 
-    request = request or TrainRequest(**options)
     state = PartialState(cpu=not _cuda())
     progress = progress if state.is_main_process else SILENT
     resumed = on_main_process(state, lambda: _find_resume(project, request)) if request.resume else None
@@ -343,11 +346,12 @@ def _find_resume(project: Project, request: TrainRequest) -> run_records.RunInfo
                 "run_alive", f"run '{info.name}' is still running (its process holds the run lock)"
             )
         return info
-    info = run_records.find_resumable(project)
-    if info is None:
+    found = run_records.find_resumable(project)
+    if found is None:
         raise NotFound(
             "nothing_to_resume", "no interrupted, failed or crashed run to resume; see `tuneloop runs list`"
         )
+    info = found
     return info
 
 

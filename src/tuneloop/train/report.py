@@ -4,6 +4,7 @@ its JSON) in the artifacts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ def write_training_report(
             ("training time", f"{summary['train_seconds']:.0f} s"),
         ]
     )
-    losses = {
+    losses: dict[str, Sequence[tuple[float, float]]] = {
         name: [(float(s), v) for s, v in series[name]] for name in ("loss", "eval_loss") if name in series
     }
     report.raw(line_chart(losses, title="loss by optimizer step"))

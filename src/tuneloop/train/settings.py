@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tuneloop.config.train import PreferenceSettings, TrainSection
+from tuneloop.config.train import LossMasking, PreferenceSettings, TrainSection
 from tuneloop.train.methods import RateInputs, available_methods, get_method
 
 MIN_MICRO_BATCH_TOKENS, MAX_MICRO_BATCH_TOKENS = 256, 65536
@@ -39,7 +39,7 @@ class TrainSettings:
     weight_decay: float
     max_grad_norm: float | None
     packing: bool
-    loss_masking: str
+    loss_masking: LossMasking
     save_every_steps: int
     keep_checkpoints: int
     eval_every_steps: int

@@ -91,7 +91,7 @@ class LoopResult:
 def stop_requests() -> Iterator[dict[str, bool]]:
     """Turn the first Ctrl-C / SIGTERM into a request to stop after the current step."""
     flag = {"stop": False}
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
 
     def handler(signum: int, frame: Any) -> None:
         if flag["stop"]:

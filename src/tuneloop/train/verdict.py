@@ -162,11 +162,8 @@ def training_verdict(
         _still_falling(holdout if len(holdout) >= 3 else train, "holdout" if len(holdout) >= 3 else "training",
                        findings, reasons)  # fmt: skip
     _metric_findings(evaluation, primary, findings, reasons)
-    status: Status = "learned"
-    for candidate in ("did_not_learn", "overfit", "undertrained"):
-        if candidate in reasons:
-            status = candidate  # type: ignore[assignment]
-            break
+    worst: tuple[Status, ...] = ("did_not_learn", "overfit", "undertrained")
+    status: Status = next((candidate for candidate in worst if candidate in reasons), "learned")
     return Verdict(
         status, _headline(status, reasons, train, holdout), findings, holdout, steps, epochs, primary
     )
