@@ -10,6 +10,7 @@ import torch
 from safetensors.torch import load_file
 from train_helpers import conversations, preferences, write_jsonl
 
+from tuneloop.progress import RecordingProgress
 from tuneloop.registry import get_model_version
 from tuneloop.store import DatasetVersionRecord, RunMetricRecord, RunRecord
 from tuneloop.train import get_run, metric_series, train
@@ -21,7 +22,8 @@ def _artifact(project, reference):
 
 
 def test_sft_run_is_recorded_with_lineage_and_registers_a_candidate(train_project):
-    result = train(train_project)
+    progress = RecordingProgress()
+    result = train(train_project, progress=progress)
     assert result.status == "completed" and result.model_version == "tiny:1"
     run = get_run(train_project, result.run_name)
     assert run.status == "completed" and run.method == "sft" and run.adapter == "lora"
@@ -30,6 +32,14 @@ def test_sft_run_is_recorded_with_lineage_and_registers_a_candidate(train_projec
     assert run.config["settings"]["learning_rate"] == 0.003
     series = metric_series(train_project, run.id)
     assert [s for s, _ in series["loss"]] == list(range(1, 7))
+    # the stage reports through the caller's progress: the pre-flight lines, then the training bar
+    lines = [text for _, text in progress.messages]
+    assert lines[0].startswith("pre-flight sft/lora: 40 examples, ")
+    assert lines[1].startswith("train.jsonl:1: ") and "⟦" in lines[1]
+    assert "  lora_alpha = 32: 2 x r" in lines
+    assert "  packing = False: on for cpt, off otherwise (length-grouped batches)" in lines
+    (bar,) = progress.tasks
+    assert bar.description == "training" and bar.total == 6 and bar.completed == 6 and bar.finished
     for name in ("learning_rate", "token_accuracy", "tokens_per_second", "eval_loss"):
         assert name in series
     version, files = _artifact(train_project, "tiny:1")
