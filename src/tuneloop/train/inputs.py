@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuneloop.config.train import TrainSection
 from tuneloop.errors import CheckFailed, InvalidInput, Location, NotFound
@@ -14,6 +14,14 @@ from tuneloop.models.resolve import ResolvedModel
 from tuneloop.progress import SILENT, Progress
 from tuneloop.project import Project
 from tuneloop.store import sha256_bytes
+
+if TYPE_CHECKING:
+    from tuneloop.evaluate.probe import SuiteProbe
+    from tuneloop.registry import ModelVersionInfo
+    from tuneloop.train.batching import TrainingPlan
+    from tuneloop.train.pipeline import Prepared
+    from tuneloop.train.run_records import RunInfo
+    from tuneloop.train.settings import TrainSettings
 
 
 @dataclass
@@ -71,8 +79,8 @@ class BaseChoice:
     resolved: ResolvedModel
     base_reference: str
     """The foundation model reference recorded as the version's base."""
-    parent: Any = None
-    """The parent ``ModelVersionInfo``, if continuing from a registered version."""
+    parent: ModelVersionInfo | None = None
+    """The parent version, if continuing from a registered version."""
     licence: dict[str, Any] | None = None
     catalog_entry: Any = None
 
@@ -116,20 +124,26 @@ class RunInputs:
     project: Project
     request: TrainRequest
     section: TrainSection
-    settings: Any
-    """The resolved :class:`~tuneloop.train.settings.TrainSettings`."""
+    settings: TrainSettings
     choice: BaseChoice
     tokenizer: Any
     data: TrainingData
-    prepared: Any
-    """Items, plan and pre-flight (:class:`~tuneloop.train.pipeline.Prepared`)."""
+    prepared: Prepared
+    """Items, plan and pre-flight."""
     fingerprint: str
-    resumed: Any = None
-    """The :class:`~tuneloop.train.run_records.RunInfo` being resumed, if any."""
-    probe: Any = None
-    """The suite metric early stopping selects on (:class:`~tuneloop.evaluate.probe.SuiteProbe`)."""
+    resumed: RunInfo | None = None
+    """The run being resumed, if any."""
+    probe: SuiteProbe | None = None
+    """The suite metric early stopping selects on."""
     progress: Progress = SILENT
     """Where the main process reports (other processes get ``SILENT``)."""
+
+    @property
+    def plan(self) -> TrainingPlan:
+        """The batch plan: a run starts only once the pre-flight has made one."""
+        if self.prepared.plan is None:
+            raise RuntimeError("the pre-flight refused the run; there is no batch plan to train")
+        return self.prepared.plan
 
 
 def chat_template_text(project: Project) -> str | None:

@@ -21,9 +21,12 @@ from tuneloop.progress import SILENT, Progress
 from tuneloop.project import Project
 from tuneloop.store import sha256_bytes
 from tuneloop.train import run_records
+from tuneloop.train.batching import TrainingPlan
 from tuneloop.train.distributed import on_main_process
 from tuneloop.train.inputs import (
+    BaseChoice,
     RunInputs,
+    TrainingData,
     TrainRequest,
     chat_template_text,
     choose_base,
@@ -33,6 +36,8 @@ from tuneloop.train.inputs import (
 from tuneloop.train.methods import get_method
 from tuneloop.train.preflight import PreflightReport, preflight_lines
 from tuneloop.train.settings import TrainSettings
+from tuneloop.train.tokenize import TrainingItem
+from tuneloop.train.verdict import Verdict
 
 
 @dataclass
@@ -51,7 +56,8 @@ class TrainResult:
     run_dir: Path | None = None
     report_html: str | None = None
     evaluation: Any = None
-    verdict: Any = None
+    """The post-training evaluation (:class:`tuneloop.evaluate.DefaultSuitesResult`), or ``{"error": ...}``."""
+    verdict: Verdict | None = None
     """Did it learn? (:class:`tuneloop.train.verdict.Verdict`) of a completed run."""
     notes: list[str] = field(default_factory=list)
     is_main_process: bool = True
@@ -203,14 +209,22 @@ def _sweep(inputs: RunInputs, state: Any) -> None:
 
 @dataclass
 class Prepared:
-    items: list[Any]
-    eval_items: list[Any]
-    plan: Any
+    """The tokenized items, the batch plan (None when the pre-flight refused) and the pre-flight."""
+
+    items: list[TrainingItem]
+    eval_items: list[TrainingItem]
+    plan: TrainingPlan | None
     preflight: PreflightReport
 
 
 def prepare(
-    project: Project, settings: TrainSettings, data: Any, tokenizer: Any, choice: Any, *, world_size: int = 1
+    project: Project,
+    settings: TrainSettings,
+    data: TrainingData,
+    tokenizer: Any,
+    choice: BaseChoice,
+    *,
+    world_size: int = 1,
 ) -> Prepared:
     """Tokenize, plan the batches and run the pre-flight checks (no model weights are loaded)."""
     from tuneloop.models.cost import count_parameters

@@ -6,24 +6,30 @@ new candidate with the project's default suites.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuneloop.progress import SILENT, Progress
 from tuneloop.project import Project
 from tuneloop.train import run_records
 from tuneloop.train.inputs import RunInputs, template_sha256
 
+if TYPE_CHECKING:
+    from tuneloop.train.modeling import TrainableModel
+    from tuneloop.train.pipeline import TrainResult
+    from tuneloop.train.verdict import Verdict
+
 
 def register_result(
     inputs: RunInputs,
     info: run_records.RunInfo,
     final_dir: Path,
-    trained: Any,
+    trained: TrainableModel,
     summary: dict[str, Any],
     environment: dict[str, Any],
-    result: Any,
-) -> None:
-    """Register the version, write the report and close the run record."""
+    result: TrainResult,
+) -> str:
+    """Register the version, write the report and close the run record; returns the version's
+    reference (``name:N``)."""
     from tuneloop.registry import register_model_version
     from tuneloop.train.report import write_training_report
 
@@ -86,11 +92,12 @@ def register_result(
             "verdict": result.verdict.to_dict() if result.verdict else None,
         },
     )
+    return version.reference
 
 
 def run_verdict(
     inputs: RunInputs, info: run_records.RunInfo, summary: dict[str, Any], evaluation: Any = None
-) -> Any:
+) -> Verdict | None:
     """Did it learn? (:mod:`tuneloop.train.verdict`) from every stored metric of the run (a resumed
     run's history in the loop starts at the resume point), the early-stopping outcome and, once it has
     run, the post-training evaluation. A failure here is reported, never fails the trained run."""
@@ -100,7 +107,7 @@ def run_verdict(
         return training_verdict(
             run_records.metric_series(inputs.project, info.id),
             steps=summary["steps"],
-            steps_per_epoch=inputs.prepared.plan.steps_per_epoch,
+            steps_per_epoch=inputs.plan.steps_per_epoch,
             evaluation=evaluation,
             fit_target=_fit_targets(inputs.project, evaluation),
             stopped_early=bool(summary.get("stopped_early")),
@@ -127,7 +134,11 @@ def _fit_targets(project: Project, evaluation: Any) -> dict[str, float | None]:
 
 
 def judge_with_evaluation(
-    inputs: RunInputs, info: run_records.RunInfo, summary: dict[str, Any], result: Any
+    inputs: RunInputs,
+    info: run_records.RunInfo,
+    summary: dict[str, Any],
+    result: TrainResult,
+    model_version: str,
 ) -> None:
     """The verdict again with the evaluation's primary metrics, into the run summary and the report."""
     from tuneloop.registry import get_model_version
@@ -138,9 +149,9 @@ def judge_with_evaluation(
         return
     result.verdict = verdict
     run_records.update_summary(inputs.project, info.name, {"verdict": verdict.to_dict()})
-    lineage = get_model_version(inputs.project, result.model_version).lineage
+    lineage = get_model_version(inputs.project, model_version).lineage
     write_training_report(inputs.project, info.name, inputs.settings, inputs.prepared, summary, lineage,
-                          result.model_version, verdict=verdict)  # fmt: skip
+                          model_version, verdict=verdict)  # fmt: skip
 
 
 def post_train_evaluation(project: Project, model_version: str, *, progress: Progress = SILENT) -> Any:

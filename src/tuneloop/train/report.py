@@ -6,24 +6,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuneloop.project import Project
 from tuneloop.reports import Report, esc, line_chart, save_report
 from tuneloop.train import run_records
 from tuneloop.train.settings import TrainSettings
+from tuneloop.train.verdict import Verdict
+
+if TYPE_CHECKING:
+    from tuneloop.train.pipeline import Prepared
 
 
 def write_training_report(
     project: Project,
     run_name: str,
     settings: TrainSettings,
-    prepared: Any,
+    prepared: Prepared,
     summary: dict[str, Any],
     lineage: dict[str, Any],
     model_version: str,
     *,
-    verdict: Any = None,
+    verdict: Verdict | None = None,
 ) -> Path:
     """Render and store the report; returns the HTML's path (artifact store, and beside the run).
     ``verdict``: the run's :class:`~tuneloop.train.verdict.Verdict` (written again, with the primary

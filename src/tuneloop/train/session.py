@@ -7,7 +7,7 @@ Called by :func:`tuneloop.train.pipeline.train` once the inputs and the pre-flig
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuneloop.errors import InvalidInput, Location
 from tuneloop.train import run_records
@@ -20,10 +20,14 @@ from tuneloop.train.registration import judge_with_evaluation, post_train_evalua
 from tuneloop.train.steps import LoopContext, compute_reference
 from tuneloop.train.training_loop import SimulatedCrash, run_loop
 
+if TYPE_CHECKING:
+    from tuneloop.train.pipeline import TrainResult
+    from tuneloop.train.settings import TrainSettings
+
 SCHEDULERS = {"cosine": "cosine", "linear": "linear", "constant": "constant_with_warmup"}
 
 
-def execute(inputs: RunInputs, *, state: Any, result: Any) -> Any:
+def execute(inputs: RunInputs, *, state: Any, result: TrainResult) -> TrainResult:
     """Record the run, train it in every process, and (main process) register the result."""
     import torch
     from accelerate import Accelerator
@@ -64,7 +68,7 @@ def execute(inputs: RunInputs, *, state: Any, result: Any) -> Any:
     result.metrics = loop_result.metrics
     summary = loop_result.summary() | {
         "processes": state.num_processes,
-        "planned_steps": len(inputs.prepared.plan.steps),
+        "planned_steps": len(inputs.plan.steps),
     }
     result.status = loop_result.status
     if not state.is_main_process:
@@ -73,16 +77,16 @@ def execute(inputs: RunInputs, *, state: Any, result: Any) -> Any:
         run_records.finish_run(project, info.name, "interrupted", summary=summary)
         return result
     try:
-        register_result(inputs, info, final_dir, trained, summary, environment, result)
+        model_version = register_result(inputs, info, final_dir, trained, summary, environment, result)
     except BaseException as exc:
         run_records.finish_run(
             project, info.name, "failed", summary=summary, error=f"{type(exc).__name__}: {exc}"
         )
         raise
     if not request.no_eval and inputs.section.eval_after_train:
-        result.evaluation = post_train_evaluation(project, result.model_version, progress=inputs.progress)
+        result.evaluation = post_train_evaluation(project, model_version, progress=inputs.progress)
         if result.evaluation is not None:
-            judge_with_evaluation(inputs, info, summary, result)
+            judge_with_evaluation(inputs, info, summary, result, model_version)
     return result
 
 
@@ -148,7 +152,7 @@ def _train(inputs: RunInputs, accelerator: Any, info: run_records.RunInfo) -> tu
         inputs.choice.resolved, settings, device=accelerator.device.type, tokenizer=tokenizer,
         model_dtype=project.config.model.dtype,
     )  # fmt: skip
-    optimizer, scheduler = optimizer_and_scheduler(trained.model, settings, len(prepared.plan.steps))
+    optimizer, scheduler = optimizer_and_scheduler(trained.model, settings, len(inputs.plan.steps))
     model, optimizer = accelerator.prepare(trained.model, optimizer)
     accelerator.register_for_checkpointing(scheduler)
     full_logits = not supports_label_logits(trained.model)
@@ -184,7 +188,7 @@ def _train(inputs: RunInputs, accelerator: Any, info: run_records.RunInfo) -> tu
         optimizer=optimizer,
         scheduler=scheduler,
         items=prepared.items,
-        plan=prepared.plan,
+        plan=inputs.plan,
         settings=settings,
         pad_id=tokenizer.pad_token_id,
         checkpoint_root=checkpoint_root,
@@ -218,7 +222,7 @@ def _resume_point(inputs: RunInputs, accelerator: Any, info: run_records.RunInfo
     start = None
     if latest is not None:
         start = load_checkpoint(latest, accelerator=accelerator, model=model, optimizer=optimizer,
-                                scheduler=scheduler, plan_digest=inputs.prepared.plan.digest)  # fmt: skip
+                                scheduler=scheduler, plan_digest=inputs.plan.digest)  # fmt: skip
     if accelerator.is_main_process:
         run_records.restart_run(inputs.project, info.name, start.step if start else 0)
         run_records.log_event(Path(info.output_dir), "resumed", step=start.step if start else 0)
@@ -275,7 +279,7 @@ def _reference(model: Any, items: list[Any], path: Path, accelerator: Any, commo
     return reference
 
 
-def optimizer_and_scheduler(model: Any, settings: Any, total_steps: int) -> tuple[Any, Any]:
+def optimizer_and_scheduler(model: Any, settings: TrainSettings, total_steps: int) -> tuple[Any, Any]:
     """AdamW at ``settings.learning_rate`` and the warm-up + decay schedule over ``total_steps``
     (the real run and the sweep's proxy runs alike)."""
     import torch

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from tuneloop.config.train import LossMasking, PreferenceSettings, TrainSection
+from tuneloop.train.batching import TrainingPlan
 from tuneloop.train.methods import RateInputs, available_methods, get_method
+from tuneloop.train.tokenize import TrainingItem
 
 MIN_MICRO_BATCH_TOKENS, MAX_MICRO_BATCH_TOKENS = 256, 65536
 
@@ -181,8 +183,8 @@ def finish_batching(settings: TrainSettings, num_examples: int, *, world_size: i
 
 
 def plan_batches(
-    items: list[Any], settings: TrainSettings, *, max_steps: int | None, world_size: int = 1
-) -> Any:
+    items: list[TrainingItem], settings: TrainSettings, *, max_steps: int | None, world_size: int = 1
+) -> TrainingPlan:
     """The run's batch plan (:func:`~tuneloop.train.batching.build_plan`) from its settings."""
     from tuneloop.train.batching import build_plan
 

@@ -21,7 +21,10 @@ from tuneloop.errors import InvalidInput, Location
 from tuneloop.progress import SILENT, Progress
 
 if TYPE_CHECKING:
+    from tuneloop.train.batching import TrainingPlan
     from tuneloop.train.inputs import RunInputs
+    from tuneloop.train.settings import TrainSettings
+    from tuneloop.train.tokenize import TrainingItem
 
 SWEEP_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
 """Multiples of the derived (or configured) rate that are tried."""
@@ -35,8 +38,8 @@ SWEEPS = ("lr",)
 
 
 def proxy_plan(
-    items: list[Any], settings: Any, total_steps: int, *, world_size: int = 1
-) -> tuple[list[Any], Any]:
+    items: list[TrainingItem], settings: TrainSettings, total_steps: int, *, world_size: int = 1
+) -> tuple[list[TrainingItem], TrainingPlan]:
     """The slice of items and the batch plan every proxy run trains on."""
     from tuneloop.train.settings import plan_batches
 
@@ -66,7 +69,7 @@ def sweep_learning_rate(inputs: RunInputs, *, progress: Progress = SILENT) -> li
             "--sweep lr scores each rate by its holdout loss: give holdout data (data.holdout or --holdout)",
             Location(field="--sweep"),
         )
-    items, plan = proxy_plan(prepared.items, settings, len(prepared.plan.steps))
+    items, plan = proxy_plan(prepared.items, settings, len(inputs.plan.steps))
     eval_items = prepared.eval_items[:PROXY_EVAL_EXAMPLES]
     centre = settings.learning_rate
     results: list[dict[str, float]] = []

@@ -14,11 +14,12 @@ across a boundary.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tuneloop.config.train import LossMasking
-from tuneloop.data.records import Conversation, Message, Preference, TextDocument, messages_as_dicts
+from tuneloop.data.records import Conversation, Message, Preference, Record, TextDocument, messages_as_dicts
 from tuneloop.errors import InvalidInput, Location
 
 IGNORE = -100
@@ -93,7 +94,11 @@ class ChatRenderer:
         return messages
 
     def tokenize(
-        self, messages: list[Message], trained: list[bool], source: str, tools: Any = None
+        self,
+        messages: list[Message],
+        trained: list[bool],
+        source: str,
+        tools: list[dict[str, Any]] | None = None,
     ) -> TokenizedSequence:
         """Token ids of the rendered conversation, labelled on the turns marked ``trained``."""
         from tuneloop.data.template import assistant_token_mask
@@ -107,7 +112,9 @@ class ChatRenderer:
         labels = [token if keep else IGNORE for token, keep in zip(ids, mask, strict=True)]
         return self.finish(list(ids), labels, source)
 
-    def tokenize_all(self, messages: list[Message], source: str, tools: Any = None) -> TokenizedSequence:
+    def tokenize_all(
+        self, messages: list[Message], source: str, tools: list[dict[str, Any]] | None = None
+    ) -> TokenizedSequence:
         """Every token of the rendered conversation is trained (``loss_masking: full``)."""
         from tuneloop.models.chat_template import render_chat
 
@@ -176,7 +183,7 @@ def tokenize_document(tokenizer: Any, record: TextDocument, max_length: int) -> 
 
 
 def build_items(
-    records: list[Any],
+    records: Sequence[Record],
     tokenizer: Any,
     *,
     method: str,
@@ -198,7 +205,7 @@ def build_items(
                 Location(source.file if source else None, source.line if source else None, "train.method"),
             )
     options = TokenizeOptions(tokenizer, max_length, masking, system_prompt, seed)
-    return spec.tokenize(records, options)
+    return spec.tokenize(list(records), options)
 
 
 def preference_pair_items(records: list[Preference], renderer: ChatRenderer) -> list[TrainingItem]:

@@ -3,16 +3,14 @@ cut into ``max_length`` chunks and packed by default; the loss is sft's (mean NL
 
 from __future__ import annotations
 
-from typing import Any
-
-from tuneloop.data.records import Conversation
+from tuneloop.data.records import Conversation, TextDocument
 from tuneloop.train.learning_rates import width_scaled_rate
 from tuneloop.train.methods import TokenizeOptions, TrainingMethod
 from tuneloop.train.methods.sft import sft_objective
 from tuneloop.train.tokenize import ChatRenderer, TrainingItem, tokenize_conversation, tokenize_document
 
 
-def text_items(records: list[Any], options: TokenizeOptions) -> list[TrainingItem]:
+def text_items(records: list[TextDocument | Conversation], options: TokenizeOptions) -> list[TrainingItem]:
     """Each document's chunks, and each conversation rendered with loss on every token."""
     items = []
     for record in records:
