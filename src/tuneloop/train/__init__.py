@@ -3,12 +3,14 @@ DoRA or full weights; resumable, recorded in the store, and distributed through 
 
 The stage's public API::
 
-    result = train(project, max_steps=50)                      # -> TrainResult(.model_version "name:N")
+    result = train(project, overrides={"max_steps": 50})       # -> TrainResult(.model_version "name:N")
+    result = train(project, progress=RecordingProgress())     # pre-flight, bar and evaluation reported
     result = train(project, data=[Path("shuffled.jsonl")], register_as="broken", tag="shuffled")
     result = train(project, parent="support:1", method="dpo")  # continue from a registered version
     result = train(project, resume=True)                       # the newest crashed/interrupted run
     export_model(project, "support:2", Path("out"), merged=True)
     runs = list_runs(project); info = get_run(project, result.run_name)
+    get_method("dpo").needs_reference; available_methods()    # the methods (one module each, methods/)
 
 CLI: ``tuneloop train``, ``tuneloop runs list|show|compare``, ``tuneloop export`` (docs/training.md).
 Heavy libraries (torch, transformers, peft, accelerate) load inside the functions.

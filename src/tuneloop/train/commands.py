@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
+from tuneloop.config.train import TrainSection
 from tuneloop.console import JsonFlag, console, err_console, print_json, stage_progress
 from tuneloop.train.methods import method_names
 
@@ -18,6 +19,9 @@ def _project(config: Path | None) -> Any:
 
     return Project.open(config_path=config) if config else Project.open()
 
+
+ADAPTERS = get_args(TrainSection.model_fields["adapter"].annotation)
+"""The ``train.adapter`` choices, from the config's type."""
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="Project config (default: the nearest tuneloop.yaml).")
@@ -30,7 +34,7 @@ def train(
         str | None, typer.Option(help=f"{' | '.join(method_names())} (default: train.method).")
     ] = None,
     adapter: Annotated[
-        str | None, typer.Option(help="lora | qlora | dora | full (default: train.adapter).")
+        str | None, typer.Option(help=f"{' | '.join(ADAPTERS)} (default: train.adapter).")
     ] = None,
     data: Annotated[
         list[Path] | None,

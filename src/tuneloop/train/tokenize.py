@@ -18,9 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tuneloop.config.train import LossMasking
+from tuneloop.config.train import LossMasking, TrainSection
 from tuneloop.data.records import Conversation, Message, Preference, Record, TextDocument, messages_as_dicts
 from tuneloop.errors import InvalidInput, Location
+
+DEFAULT_LOSS_MASKING: LossMasking = TrainSection.model_fields["loss_masking"].default
+"""``train.loss_masking``'s default (the config owns it)."""
 
 IGNORE = -100
 """Label value of tokens that carry no loss (PyTorch's cross-entropy ignore index)."""
@@ -144,7 +147,7 @@ def trained_turns(messages: list[Message], masking: LossMasking) -> list[bool]:
 
 
 def tokenize_conversation(
-    renderer: ChatRenderer, record: Conversation, masking: LossMasking = "assistant_only"
+    renderer: ChatRenderer, record: Conversation, masking: LossMasking = DEFAULT_LOSS_MASKING
 ) -> TokenizedSequence:
     """A chat example with loss on its assistant turns (or on every token with ``full``)."""
     messages = renderer.with_system(record.messages)
