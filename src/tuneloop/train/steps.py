@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuneloop.progress import SILENT, Progress
 from tuneloop.train.batching import Batch, MicroBatch, Step, TrainingPlan, collate, plan_micro_batches
@@ -22,6 +22,9 @@ from tuneloop.train.methods import AuxiliaryInputs, get_method
 from tuneloop.train.objectives import StepTotals, label_log_probs
 from tuneloop.train.settings import TrainSettings
 from tuneloop.train.tokenize import TrainingItem
+
+if TYPE_CHECKING:
+    from tuneloop.evaluate.probe import SuiteProbe
 
 MetricSink = Callable[[int, dict[str, float]], None]
 
@@ -41,11 +44,12 @@ class LoopContext:
     checkpoint_root: Path
     eval_items: list[TrainingItem] = field(default_factory=list)
     reference: Any = None
+    """``[items, roles]`` tensor of the starting model's log-probabilities (methods that need one)."""
     eval_reference: Any = None
     full_logits: bool = False
     """Compute logits everywhere and select (models whose forward lacks ``logits_to_keep``)."""
     log_metrics: MetricSink | None = None
-    probe: Any = None
+    probe: SuiteProbe | None = None
     """Scores the model on the suite's primary metric at each holdout evaluation (``probe.name``)."""
     progress: Progress = SILENT
     """Where the main process reports the training bar (other processes report nothing)."""
