@@ -109,6 +109,7 @@ class TrainingMethod:
     whole distribution, say) computes it from :func:`~tuneloop.train.objectives.label_logits` and
     puts it in ``LabelLogProbs.extras``."""
     auxiliary: AuxiliaryForward | None = None
+    """An extra pass before the main one whose results become objective inputs (kto's KL point)."""
 
 
 def _search_path() -> list[str]:
@@ -135,6 +136,7 @@ def available_methods() -> dict[str, TrainingMethod]:
 
 
 def method_names() -> list[str]:
+    """The names ``train.method`` accepts (the config's catalog, the ``--method`` help)."""
     return list(available_methods())
 
 
