@@ -343,6 +343,7 @@ def tuneloop_overrides(learning_rate: float, examples_per_step: int, task: Task)
 def run_tuneloop(
     task: Task, name: str, kind: str, overrides: dict[str, Any], args: argparse.Namespace
 ) -> RunResult:
+    from tuneloop.console import stage_progress
     from tuneloop.models.resolve import resolve_model
     from tuneloop.train import get_run, train
 
@@ -355,7 +356,7 @@ def run_tuneloop(
             args.tuneloop_holdout
         ],
         no_eval=True,
-        quiet=not args.verbose,
+        progress=stage_progress(quiet=not args.verbose),
         overrides=overrides,
     )
     wall = time.perf_counter() - began

@@ -77,10 +77,11 @@ def with_system(record: Any, system: str) -> list[dict[str, str]]:
 
 
 def run_tuneloop(project: Any, train_records: list[Any]) -> dict[str, Any]:
+    from tuneloop.console import RichProgress
     from tuneloop.train import get_run, train
 
     began_cpu, began = cpu_seconds(), time.perf_counter()
-    result = train(project, records=train_records, holdout_records=[], no_eval=True, quiet=False)
+    result = train(project, records=train_records, holdout_records=[], no_eval=True, progress=RichProgress())
     wall = time.perf_counter() - began
     run = get_run(project, result.run_name)
     summary = run.summary

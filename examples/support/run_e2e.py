@@ -148,6 +148,7 @@ def main() -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    from tuneloop.console import RichProgress
     from tuneloop.evaluate import forget_loaded_models, record_run, run_suite
     from tuneloop.project import Project
     from tuneloop.registry import set_alias
@@ -174,7 +175,10 @@ def main() -> int:
 
     # --good-from continues a registered version (e.g. a first stage of this script kept with
     # --keep-workdir) instead of training from the base model: two stages of N steps each.
-    good = train(project, parent=args.good_from, no_eval=True, overrides=overrides, tag="e2e-good")
+    progress = RichProgress()  # the pre-flight and the training bar on stderr, as `tuneloop train` shows them
+    good = train(
+        project, parent=args.good_from, no_eval=True, overrides=overrides, tag="e2e-good", progress=progress
+    )
     candidate = registered(good)
     forget_loaded_models()
     recorded = evaluate(project, candidate, "gate", args.limit)
@@ -203,6 +207,7 @@ def main() -> int:
         tag="shuffled-labels",
         force=True,
         force_reason="deliberately broken candidate (shuffled labels) for the evaluation e2e",
+        progress=progress,
     )
     broken_ref = registered(broken)
     forget_loaded_models()

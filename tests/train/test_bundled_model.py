@@ -32,7 +32,6 @@ def test_short_sft_of_the_bundled_model_lowers_holdout_loss(bundled_model_dir, t
         project,
         records=records,
         holdout_records=holdout,
-        quiet=True,
         no_eval=True,
         overrides={"max_steps": 6, "tokens_per_step": 100, "learning_rate": 1e-3, "eval_every_steps": 6},
     )

@@ -13,7 +13,8 @@ from train_helpers import conversations, write_jsonl
 from tuneloop.config.train import TrainSection, derive_epochs, derive_examples_per_step
 from tuneloop.train import get_run, metric_series, train
 from tuneloop.train.early_stopping import BestTracker
-from tuneloop.train.settings import finish_batching, plan_batches, resolve_settings, supervised_learning_rate
+from tuneloop.train.learning_rates import supervised_learning_rate
+from tuneloop.train.settings import finish_batching, plan_batches, resolve_settings
 from tuneloop.train.tokenize import IGNORE, TokenizedSequence, TrainingItem
 
 
@@ -169,7 +170,6 @@ def test_early_stopping_ends_the_run_and_registers_the_best_evaluation_weights(t
         train_project,
         holdout=[train_project.root / "contradicting.jsonl"],
         force=True,
-        quiet=True,
         overrides={
             "max_steps": 30,
             "learning_rate": 0.01,
@@ -205,7 +205,7 @@ def test_early_stopping_ends_the_run_and_registers_the_best_evaluation_weights(t
 def test_learning_rate_sweep_picks_the_rate_with_the_lowest_proxy_holdout_loss(train_project):
     from tuneloop.train.sweep import SWEEP_FACTORS
 
-    result = train(train_project, quiet=True, sweep="lr", no_eval=True, overrides={"max_steps": 8})
+    result = train(train_project, sweep="lr", no_eval=True, overrides={"max_steps": 8})
     sweep = result.settings["sweep"]
     assert [round(r["learning_rate"] / 0.003, 6) for r in sweep] == list(SWEEP_FACTORS)
     best = min(sweep, key=lambda r: r["eval_loss"])
@@ -222,7 +222,7 @@ def test_sweep_without_holdout_is_refused_before_training(train_project):
     config = train_project.root / "tuneloop.yaml"
     config.write_text(config.read_text().replace("  holdout: [holdout.jsonl]\n", ""))
     with pytest.raises(InvalidInput, match="holdout"):
-        train(Project.open(train_project.root), quiet=True, sweep="lr", overrides={"max_steps": 2})
+        train(Project.open(train_project.root), sweep="lr", overrides={"max_steps": 2})
 
 
 def test_train_cli_sweep_option_reaches_the_run(cli, train_project):
@@ -259,11 +259,11 @@ def _with_suite(project):
 
 def test_with_a_suite_early_stopping_selects_on_its_primary_metric(train_project):
     project = _with_suite(train_project)
-    dry = train(project, quiet=True, dry_run=True)
+    dry = train(project, dry_run=True)
     assert dry.settings["derived"]["early_stopping_metric"].startswith(
         "eval_category_accuracy: category_accuracy of suite tiny on 8 items"
     )
-    result = train(project, quiet=True, no_eval=True, overrides={"max_steps": 4, "eval_every_steps": 2})
+    result = train(project, no_eval=True, overrides={"max_steps": 4, "eval_every_steps": 2})
     run = get_run(project, result.run_name)
     series = metric_series(project, run.id)
     assert [step for step, _ in series["eval_category_accuracy"]] == [0, 2, 4]
@@ -276,9 +276,9 @@ def test_primary_selection_without_a_suite_is_a_usage_error_and_eval_loss_needs_
     from tuneloop.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="no eval suite"):
-        train(train_project, quiet=True, dry_run=True, overrides={"early_stopping_metric": "primary"})
+        train(train_project, dry_run=True, overrides={"early_stopping_metric": "primary"})
     project = _with_suite(train_project)
-    plain = train(project, quiet=True, dry_run=True, overrides={"early_stopping_metric": "eval_loss"})
+    plain = train(project, dry_run=True, overrides={"early_stopping_metric": "eval_loss"})
     assert plain.settings["early_stopping_metric"] == "eval_loss"
 
 

@@ -50,6 +50,6 @@ def test_two_process_ddp_training_agrees_and_writes_once(train_project):
     assert checkpoints[-1] == "step-00000004" and not any(name.startswith(".") for name in checkpoints)
     files = {p.name for p in (Path(run.output_dir) / "checkpoints" / checkpoints[-1]).iterdir()}
     assert {"rng-0.pt", "rng-1.pt", "trainable.safetensors", "optimizer.pt", "state.json"} <= files
-    single = train(train_project, quiet=True, register_as="single", overrides={"max_steps": 4})
+    single = train(train_project, register_as="single", overrides={"max_steps": 4})
     assert result["metrics"]["loss"] == pytest.approx(single.metrics["loss"], rel=1e-5)
     assert result["metrics"]["eval_loss"] == pytest.approx(single.metrics["eval_loss"], rel=1e-5)

@@ -57,7 +57,7 @@ def test_kill_9_then_resume_matches_an_uninterrupted_run(train_project):
     assert outcome["run"] == killed.name and outcome["status"] == "completed"
     from tuneloop.project import Project
 
-    straight = train(Project.open(root), quiet=True, no_eval=True, register_as="straight")
+    straight = train(Project.open(root), no_eval=True, register_as="straight")
     assert outcome["metrics"]["loss"] == pytest.approx(straight.metrics["loss"], rel=1e-4)
     assert outcome["metrics"]["eval_loss"] == pytest.approx(straight.metrics["eval_loss"], rel=1e-4)
     assert get_run(train_project, killed.name).status == "completed"

@@ -29,7 +29,7 @@ def non_commercial_base(train_project, tiny_model_dir, monkeypatch):
 
 def test_a_refused_licence_stops_the_run_before_anything_is_recorded(non_commercial_base):
     with pytest.raises(CheckFailed) as info:
-        train(non_commercial_base, quiet=True)
+        train(non_commercial_base)
     assert info.value.code == "licence_refused"
     from tuneloop.store import RunRecord
 
@@ -41,7 +41,7 @@ def test_a_licence_override_is_recorded_with_the_run_and_version(non_commercial_
     non_commercial_base.config.model.licence_override = LicenceOverride(
         reason="Signed commercial agreement #42 with the licensor", approved_by="legal@acme"
     )
-    result = train(non_commercial_base, quiet=True, overrides={"max_steps": 1})
+    result = train(non_commercial_base, overrides={"max_steps": 1})
     run = get_run(non_commercial_base, result.run_name)
     assert run.licence_override["overridden"] is True
     assert run.licence_override["override"] == {
@@ -67,7 +67,7 @@ def test_exported_adapter_and_merged_weights_reload_with_identical_logits(train_
     from tuneloop.models.loading import load_model
     from tuneloop.models.resolve import resolve_model
 
-    result = train(train_project, quiet=True, overrides={"max_steps": 3, "learning_rate": 0.05})
+    result = train(train_project, overrides={"max_steps": 3, "learning_rate": 0.05})
     loaded = load_model(resolve_model(result.model_version, train_project), dtype="float32", device="cpu")
     ids = loaded.tokenizer.apply_chat_template(
         [{"role": "user", "content": "Ticket 1: refund?"}], add_generation_prompt=True

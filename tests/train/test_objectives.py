@@ -10,8 +10,10 @@ import torch.nn.functional as F
 from tuneloop.config.train import PreferenceSettings
 from tuneloop.data.records import Message, Preference, SourceRef
 from tuneloop.train.batching import collate
-from tuneloop.train.loop import compute_reference, step_totals
-from tuneloop.train.objectives import OBJECTIVES, kto_kl_estimate, label_log_probs
+from tuneloop.train.methods import get_method
+from tuneloop.train.methods.kto import kto_kl_estimate
+from tuneloop.train.objectives import label_log_probs
+from tuneloop.train.steps import compute_reference, step_totals
 from tuneloop.train.tokenize import build_items
 
 
@@ -43,7 +45,7 @@ def _run(model, items, method, reference=None, settings=PreferenceSettings()):
         kl_batch = collate(items, indices, pad_id=2, packing=False, row_length=256, roles=(1,))
         extra["kl_estimate"] = kto_kl_estimate(model, kl_batch, reference[indices, 1])
     out = label_log_probs(model, batch)
-    return OBJECTIVES[method](out, step_totals(items, [_MB(indices)]), settings, **extra)
+    return get_method(method).objective(out, step_totals(items, [_MB(indices)]), settings, **extra)
 
 
 class _MB:

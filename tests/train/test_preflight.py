@@ -28,12 +28,12 @@ def _masked(count: int) -> list[Conversation]:
 def test_all_masked_labels_are_refused_even_with_force(train_project):
     for force in (False, True):
         with pytest.raises(CheckFailed) as info:
-            train(train_project, records=_masked(6), quiet=True, force=force)
+            train(train_project, records=_masked(6), force=force)
         assert info.value.code == "preflight_failed" and "all_labels_masked" in info.value.message
 
 
 def test_dry_run_shows_trained_tokens_estimates_and_derivations(train_project):
-    result = train(train_project, dry_run=True, quiet=True, overrides={"max_steps": None, "epochs": 1.0})
+    result = train(train_project, dry_run=True, overrides={"max_steps": None, "epochs": 1.0})
     report = result.preflight
     assert result.status == "dry-run" and result.run_name is None and report.ok
     example = report.examples[0]
@@ -63,7 +63,7 @@ def test_an_end_of_turn_token_that_is_not_a_generation_eos_is_flagged_and_fixed(
     generation["eos_token_id"] = 0
     (model_dir / "generation_config.json").write_text(json.dumps(generation))
     train_project.config.model.base = str(model_dir)
-    result = train(train_project, quiet=True, overrides={"max_steps": 1})
+    result = train(train_project, overrides={"max_steps": 1})
     codes = {f.code for f in result.preflight.findings}
     assert "eos_mismatch" in codes
     from tuneloop.registry import get_model_version
@@ -84,7 +84,7 @@ def test_a_template_that_never_closes_assistant_turns_is_refused(train_project):
     (train_project.root / "template.jinja").write_text(template)
     train_project.config.model.chat_template = "template.jinja"
     with pytest.raises(CheckFailed) as info:
-        train(train_project, dry_run=True, quiet=True)
+        train(train_project, dry_run=True)
     assert "end_of_turn_not_trained" in info.value.message
 
 

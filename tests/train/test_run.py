@@ -10,6 +10,7 @@ import torch
 from safetensors.torch import load_file
 from train_helpers import conversations, preferences, write_jsonl
 
+from tuneloop.progress import RecordingProgress
 from tuneloop.registry import get_model_version
 from tuneloop.store import DatasetVersionRecord, RunMetricRecord, RunRecord
 from tuneloop.train import get_run, metric_series, train
@@ -21,7 +22,8 @@ def _artifact(project, reference):
 
 
 def test_sft_run_is_recorded_with_lineage_and_registers_a_candidate(train_project):
-    result = train(train_project, quiet=True)
+    progress = RecordingProgress()
+    result = train(train_project, progress=progress)
     assert result.status == "completed" and result.model_version == "tiny:1"
     run = get_run(train_project, result.run_name)
     assert run.status == "completed" and run.method == "sft" and run.adapter == "lora"
@@ -30,6 +32,14 @@ def test_sft_run_is_recorded_with_lineage_and_registers_a_candidate(train_projec
     assert run.config["settings"]["learning_rate"] == 0.003
     series = metric_series(train_project, run.id)
     assert [s for s, _ in series["loss"]] == list(range(1, 7))
+    # the stage reports through the caller's progress: the pre-flight lines, then the training bar
+    lines = [text for _, text in progress.messages]
+    assert lines[0].startswith("pre-flight sft/lora: 40 examples, ")
+    assert lines[1].startswith("train.jsonl:1: ") and "⟦" in lines[1]
+    assert "  lora_alpha = 32: 2 x r" in lines
+    assert "  packing = False: on for cpt, off otherwise (length-grouped batches)" in lines
+    (bar,) = progress.tasks
+    assert bar.description == "training" and bar.total == 6 and bar.completed == 6 and bar.finished
     for name in ("learning_rate", "token_accuracy", "tokens_per_second", "eval_loss"):
         assert name in series
     version, files = _artifact(train_project, "tiny:1")
@@ -55,7 +65,6 @@ def test_training_on_one_repeated_example_makes_the_loss_fall(train_project):
         train_project,
         data=[train_project.root / "one.jsonl"],
         force=True,
-        quiet=True,
         overrides={"max_steps": 15, "learning_rate": 0.01, "adapter": "full", "eval_every_steps": 0},
     )
     losses = [v for _, v in metric_series(train_project, get_run(train_project, result.run_name).id)["loss"]]
@@ -72,15 +81,15 @@ def _final_trainable(result):
 
 
 def test_resume_after_a_crash_reaches_the_same_result_as_an_uninterrupted_run(train_project):
-    from tuneloop.train.loop import SimulatedCrash
+    from tuneloop.train.training_loop import SimulatedCrash
 
     settings = {"max_steps": 6, "save_every_steps": 2}
-    straight = train(train_project, quiet=True, register_as="straight", overrides=settings)
+    straight = train(train_project, register_as="straight", overrides=settings)
     with pytest.raises(SimulatedCrash):
-        train(train_project, quiet=True, register_as="crashed", overrides=settings, crash_after_step=3)
+        train(train_project, register_as="crashed", overrides=settings, crash_after_step=3)
     crashed = [r for r in _runs(train_project) if r.status == "running"]
     assert len(crashed) == 1  # like kill -9: still "running", but its lock is free
-    resumed = train(train_project, quiet=True, resume=True)
+    resumed = train(train_project, resume=True)
     assert resumed.run_name == crashed[0].name and resumed.model_version == "crashed:1"
     assert resumed.metrics["loss"] == pytest.approx(straight.metrics["loss"], rel=1e-5)
     assert resumed.metrics["eval_loss"] == pytest.approx(straight.metrics["eval_loss"], rel=1e-5)
@@ -99,7 +108,7 @@ def _runs(project):
 
 
 def test_ctrl_c_saves_a_checkpoint_and_marks_the_run_interrupted(train_project, monkeypatch):
-    import tuneloop.train.loop as loop
+    import tuneloop.train.training_loop as loop
 
     original = loop.train_step
     calls = {"n": 0}
@@ -112,20 +121,18 @@ def test_ctrl_c_saves_a_checkpoint_and_marks_the_run_interrupted(train_project, 
         return values
 
     monkeypatch.setattr(loop, "train_step", interrupted_step)
-    result = train(train_project, quiet=True, overrides={"save_every_steps": 100})
+    result = train(train_project, overrides={"save_every_steps": 100})
     assert result.status == "interrupted" and result.model_version is None
     assert get_run(train_project, result.run_name).status == "interrupted"
     assert (result.run_dir / "checkpoints" / "step-00000002" / "state.json").is_file()
     monkeypatch.setattr(loop, "train_step", original)
-    finished = train(train_project, quiet=True, resume=result.run_name)
+    finished = train(train_project, resume=result.run_name)
     assert finished.status == "completed" and finished.model_version == "tiny:1"
 
 
 @pytest.mark.parametrize("adapter", ["qlora", "dora", "full"])
 def test_each_adapter_kind_trains(train_project, adapter):
-    result = train(
-        train_project, quiet=True, adapter=adapter, overrides={"max_steps": 3, "eval_every_steps": 0}
-    )
+    result = train(train_project, adapter=adapter, overrides={"max_steps": 3, "eval_every_steps": 0})
     version, files = _artifact(train_project, result.model_version)
     if adapter == "full":
         assert version.kind == "full"
@@ -144,7 +151,6 @@ def test_preference_methods_train(train_project, method):
     write_jsonl(train_project.root / "prefs.jsonl", preferences(24))
     result = train(
         train_project,
-        quiet=True,
         method=method,
         data=[train_project.root / "prefs.jsonl"],
         overrides={"max_steps": 3, "learning_rate": 0.01, "tokens_per_step": 128},
@@ -169,7 +175,6 @@ def test_continued_pretraining_then_sft_records_both_stages(train_project):
         )
     cpt = train(
         train_project,
-        quiet=True,
         method="cpt",
         data=[train_project.root / "docs"],
         holdout=[],
@@ -179,7 +184,7 @@ def test_continued_pretraining_then_sft_records_both_stages(train_project):
     )
     run = get_run(train_project, cpt.run_name)
     assert run.config["settings"]["packing"] is True and run.config["settings"]["loss_masking"] == "full"
-    sft = train(train_project, quiet=True, parent=cpt.model_version, overrides={"max_steps": 2})
+    sft = train(train_project, parent=cpt.model_version, overrides={"max_steps": 2})
     child = get_model_version(train_project, sft.model_version)
     assert child.parent_version_id == get_model_version(train_project, cpt.model_version).id
     assert [s["method"] for s in child.lineage["stages"]] == ["cpt", "sft"]
@@ -192,13 +197,12 @@ def test_a_failing_data_gate_stops_the_run_unless_forced(train_project):
     write_jsonl(train_project.root / "few.jsonl", conversations(4))
     few = [train_project.root / "few.jsonl"]
     with pytest.raises(CheckFailed) as info:
-        train(train_project, quiet=True, data=few)
+        train(train_project, data=few)
     assert info.value.code == "data_gate_failed"
     with train_project.store.session() as session:
         assert session.query(RunRecord).count() == 0
     result = train(
         train_project,
-        quiet=True,
         data=few,
         force=True,
         force_reason="smoke test of the loop",
@@ -212,7 +216,7 @@ def test_a_failing_data_gate_stops_the_run_unless_forced(train_project):
 
 
 def test_the_run_writes_metrics_only_once_per_step(train_project):
-    result = train(train_project, quiet=True, overrides={"max_steps": 2})
+    result = train(train_project, overrides={"max_steps": 2})
     with train_project.store.session() as session:
         rows = (
             session.query(RunMetricRecord)
@@ -232,12 +236,12 @@ def test_the_post_training_evaluation_hook_runs_the_default_suites(train_project
         lambda project, reference, progress=True: calls.append(reference) or "table",
     )
     train_project.config.train.eval_after_train = True
-    skipped = train(train_project, quiet=True, overrides={"max_steps": 1})  # no suites, no forgetting check
+    skipped = train(train_project, overrides={"max_steps": 1})  # no suites, no forgetting check
     assert skipped.evaluation is None and calls == []
     train_project.config.eval.forgetting_check = True
-    evaluated = train(train_project, quiet=True, overrides={"max_steps": 1})
+    evaluated = train(train_project, overrides={"max_steps": 1})
     assert calls == [evaluated.model_version] and evaluated.evaluation == "table"
-    train(train_project, quiet=True, no_eval=True, overrides={"max_steps": 1})
+    train(train_project, no_eval=True, overrides={"max_steps": 1})
     assert len(calls) == 1
 
 
@@ -251,7 +255,7 @@ def test_report_to_a_tracker_that_is_not_installed_is_a_usage_error(train_projec
         importlib.util, "find_spec", lambda name, *a: None if name == "mlflow" else real(name, *a)
     )
     with pytest.raises(InvalidInput) as info:
-        train(train_project, quiet=True, overrides={"report_to": ["mlflow"]})
+        train(train_project, overrides={"report_to": ["mlflow"]})
     assert info.value.code == "tracker_not_installed" and "pip install mlflow" in info.value.message
     assert _runs(train_project) == []
 
@@ -260,7 +264,7 @@ def test_report_to_tensorboard_logs_the_metrics(train_project):
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    result = train(train_project, quiet=True, overrides={"max_steps": 2, "report_to": ["tensorboard"]})
+    result = train(train_project, overrides={"max_steps": 2, "report_to": ["tensorboard"]})
     accumulator = EventAccumulator(str(result.run_dir / result.run_name))  # hparams go to a subfolder
     accumulator.Reload()
     assert [e.step for e in accumulator.Scalars("loss")] == [1, 2]
@@ -269,12 +273,12 @@ def test_report_to_tensorboard_logs_the_metrics(train_project):
 def test_data_can_name_a_registered_dataset_version(train_project):
     from pathlib import Path
 
-    first = train(train_project, quiet=True, overrides={"max_steps": 1})
+    first = train(train_project, overrides={"max_steps": 1})
     version_id = get_run(train_project, first.run_name).dataset_version_id
-    again = train(train_project, quiet=True, data=[Path(str(version_id))], overrides={"max_steps": 1})
+    again = train(train_project, data=[Path(str(version_id))], overrides={"max_steps": 1})
     run = get_run(train_project, again.run_name)
     assert run.dataset_version_id == version_id and not run.forced
     from tuneloop.errors import NotFound
 
     with pytest.raises(NotFound):
-        train(train_project, quiet=True, data=[Path("no-such-dataset")])
+        train(train_project, data=[Path("no-such-dataset")])

@@ -12,9 +12,10 @@ from tuneloop.config.train import PreferenceSettings
 from tuneloop.data.records import Conversation, Message, Preference, SourceRef
 from tuneloop.models.kv_cache import MIN_SHARED_PREFIX
 from tuneloop.train.batching import collate
-from tuneloop.train.loop import step_totals
-from tuneloop.train.objectives import OBJECTIVES, label_log_probs
+from tuneloop.train.methods import get_method
+from tuneloop.train.objectives import label_log_probs
 from tuneloop.train.prefix import shared_prefix_length, shared_prefix_logits
+from tuneloop.train.steps import step_totals
 from tuneloop.train.tokenize import IGNORE, TokenizedSequence, TrainingItem, build_items
 
 PREFIX = 40
@@ -165,7 +166,7 @@ def test_chat_data_with_a_system_prompt_shares_it_and_dpo_loss_is_unchanged(tiny
         batch = collate(items, indices, pad_id=2, packing=False, row_length=256, share_prefix=share)
         assert (batch.shared_prefix or 0) >= (len(system.content) if share else 0)
         model.zero_grad(set_to_none=True)
-        out = OBJECTIVES["dpo"](
+        out = get_method("dpo").objective(
             label_log_probs(model, batch), totals, PreferenceSettings(), reference=reference
         )
         out.loss.backward()

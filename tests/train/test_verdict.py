@@ -188,7 +188,7 @@ def test_inputs_in_other_shapes() -> None:
 def test_a_two_step_training_run_is_flagged_undertrained(train_project) -> None:
     from tuneloop.train import get_run, train
 
-    result = train(train_project, quiet=True, overrides={"max_steps": 2})
+    result = train(train_project, overrides={"max_steps": 2})
     assert result.status == "completed" and result.verdict is not None
     assert result.verdict.status == "undertrained" and "few_steps" in result.verdict.codes()
     assert result.verdict.eval_curve[0][0] == 0  # the holdout curve starts before training

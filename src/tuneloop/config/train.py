@@ -12,14 +12,38 @@ training estimate uses them too.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from tuneloop.config._base import StrictModel
 
 LossMasking = Literal["assistant_only", "completion_only", "full"]
 Tracker = Literal["tensorboard", "mlflow", "wandb"]
+
+
+MethodCatalog = Callable[[], Sequence[str]]
+_catalog: dict[str, MethodCatalog] = {}
+
+
+def register_method_catalog(catalog: MethodCatalog) -> None:
+    """Let ``train.method`` be checked against the training methods that exist.
+
+    The methods live in the training stage (:mod:`tuneloop.train.methods`, one module each), which
+    depends on this package and calls this when it is imported; the config cannot import the stage
+    without a cycle. Until then (a script that loads a config without the training stage) any name
+    passes here, and the stage checks it again when it trains."""
+    _catalog["methods"] = catalog
+
+
+def known_method(name: str) -> str:
+    """``name`` when it is a registered training method, else a ValueError listing the methods."""
+    catalog = _catalog.get("methods")
+    names = list(catalog()) if catalog is not None else [name]
+    if name not in names:
+        raise ValueError(f"unknown training method {name!r}; available: {', '.join(names)}")
+    return name
 
 
 class LoraSettings(StrictModel):
@@ -51,8 +75,9 @@ class PreferenceSettings(StrictModel):
 class TrainSection(StrictModel):
     """Training settings."""
 
-    method: Literal["sft", "cpt", "dpo", "orpo", "kto"] = "sft"
-    """sft: supervised; cpt: continued pre-training on raw text; dpo/orpo/kto: preference tuning."""
+    method: str = "sft"
+    """A module of ``tuneloop.train.methods``: sft (supervised), cpt (continued pre-training on raw
+    text), dpo / orpo / kto (preference tuning), or one of your own (docs/training.md)."""
     adapter: Literal["lora", "qlora", "dora", "full"] = "lora"
     """How weights are trained: low-rank adapters (lora, 4-bit qlora, dora) or all weights."""
     lora: LoraSettings = Field(default_factory=LoraSettings)
@@ -143,6 +168,11 @@ class TrainSection(StrictModel):
     """Register the result under this model name; None uses ``project.name``."""
     seed: int = 42
     """Seed for data order, initialisation and dropout."""
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str) -> str:
+        return known_method(value)
 
 
 MIN_EXAMPLES_PER_STEP, MAX_EXAMPLES_PER_STEP = 8, 64

@@ -3,23 +3,27 @@ DoRA or full weights; resumable, recorded in the store, and distributed through 
 
 The stage's public API::
 
-    result = train(project, max_steps=50)                      # -> TrainResult(.model_version "name:N")
+    result = train(project, overrides={"max_steps": 50})       # -> TrainResult(.model_version "name:N")
+    result = train(project, progress=RecordingProgress())     # pre-flight, bar and evaluation reported
     result = train(project, data=[Path("shuffled.jsonl")], register_as="broken", tag="shuffled")
     result = train(project, parent="support:1", method="dpo")  # continue from a registered version
     result = train(project, resume=True)                       # the newest crashed/interrupted run
     export_model(project, "support:2", Path("out"), merged=True)
     runs = list_runs(project); info = get_run(project, result.run_name)
+    get_method("dpo").needs_reference; available_methods()    # the methods (one module each, methods/)
 
 CLI: ``tuneloop train``, ``tuneloop runs list|show|compare``, ``tuneloop export`` (docs/training.md).
 Heavy libraries (torch, transformers, peft, accelerate) load inside the functions.
 """
 
-from tuneloop.train.execute import post_train_evaluation
+from tuneloop.findings import Finding
 from tuneloop.train.export import ExportResult, export_model
 from tuneloop.train.inputs import TrainRequest
-from tuneloop.train.preflight import Finding, PreflightReport
-from tuneloop.train.run import TrainResult, prepare, train
-from tuneloop.train.runs import RunInfo, compare_runs, get_run, list_runs, metric_series
+from tuneloop.train.methods import TrainingMethod, available_methods, get_method
+from tuneloop.train.pipeline import TrainResult, prepare, train
+from tuneloop.train.preflight import PreflightReport
+from tuneloop.train.registration import post_train_evaluation
+from tuneloop.train.run_records import RunInfo, compare_runs, get_run, list_runs, metric_series
 from tuneloop.train.settings import TrainSettings, resolve_settings
 from tuneloop.train.tokenize import IGNORE, TokenizedSequence, TrainingItem, build_items
 
@@ -34,9 +38,12 @@ __all__ = [
     "TrainResult",
     "TrainSettings",
     "TrainingItem",
+    "TrainingMethod",
+    "available_methods",
     "build_items",
     "compare_runs",
     "export_model",
+    "get_method",
     "get_run",
     "list_runs",
     "metric_series",

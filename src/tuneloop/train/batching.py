@@ -134,7 +134,9 @@ def _group_by_length(
     max_loss: int | None,
     max_items: int | None,
 ) -> list[MicroBatch]:
-    batches, current, rows, longest, loss = [], [], 0, 0, 0
+    batches: list[MicroBatch] = []
+    current: list[int] = []
+    rows, longest, loss = 0, 0, 0
     for index in window:
         item = items[index]
         new_rows, new_longest = rows + len(item.sequences), max(longest, _longest(item))
@@ -168,7 +170,9 @@ def _fill(
     max_loss: int | None,
     max_items: int | None,
 ) -> list[MicroBatch]:
-    batches, current, tokens, loss = [], [], 0, 0
+    batches: list[MicroBatch] = []
+    current: list[int] = []
+    tokens, loss = 0, 0
     for index in order:
         size, item_loss = items[index].num_tokens, items[index].num_loss_tokens
         over_loss = max_loss is not None and loss + item_loss > max_loss

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from tuneloop.console import JsonFlag, console, err_console, print_json
+from tuneloop.config.train import TrainSection
+from tuneloop.console import JsonFlag, console, err_console, print_json, stage_progress
+from tuneloop.train.methods import method_names
 
 
 def _project(config: Path | None) -> Any:
@@ -17,6 +19,9 @@ def _project(config: Path | None) -> Any:
 
     return Project.open(config_path=config) if config else Project.open()
 
+
+ADAPTERS = get_args(TrainSection.model_fields["adapter"].annotation)
+"""The ``train.adapter`` choices, from the config's type."""
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="Project config (default: the nearest tuneloop.yaml).")
@@ -26,10 +31,10 @@ ConfigOption = Annotated[
 def train(
     config: ConfigOption = None,
     method: Annotated[
-        str | None, typer.Option(help="sft | cpt | dpo | orpo | kto (default: train.method).")
+        str | None, typer.Option(help=f"{' | '.join(method_names())} (default: train.method).")
     ] = None,
     adapter: Annotated[
-        str | None, typer.Option(help="lora | qlora | dora | full (default: train.adapter).")
+        str | None, typer.Option(help=f"{' | '.join(ADAPTERS)} (default: train.adapter).")
     ] = None,
     data: Annotated[
         list[Path] | None,
@@ -102,8 +107,8 @@ def train(
         force_reason=reason,
         no_eval=no_eval,
         overrides=overrides,
-        quiet=json_output,
         sweep=sweep,
+        progress=stage_progress(quiet=json_output),
     )
     if not result.is_main_process:
         return  # the main process of a distributed run reports for all of them
@@ -147,43 +152,6 @@ def print_verdict(verdict: dict[str, Any]) -> None:
         console.print(f"  {finding['severity']}: {finding['message']}", style=style, markup=False)
 
 
-def print_preflight(report: Any, settings: Any) -> None:
-    """The pre-flight on stderr: findings, estimates and examples with trained tokens in colour."""
-    stats, estimates = report.stats, report.estimates
-    err_console.print(
-        f"[bold]pre-flight[/bold] {settings.method}/{settings.adapter}: {stats.get('items', 0)} examples, "
-        f"{stats.get('tokens', 0):,} tokens, {stats.get('loss_tokens', 0):,} trained "
-        f"({stats.get('loss_token_fraction', 0):.0%}), {stats.get('steps', '?')} steps"
-    )
-    for example in report.examples[:2]:
-        text = Text(f"{example['source']}: ", style="dim")
-        for segment, trained in example["segments"]:
-            text.append(segment, style="bold green" if trained else "dim")
-        err_console.print(text)
-    if estimates:
-        memory = estimates["memory_gib"]
-        err_console.print(
-            f"  estimate: ~{memory['total']:.1f} GiB (weights {memory['weights']:.1f}, optimizer {memory['gradients_and_optimizer']:.2f}, "
-            f"activations {memory['activations']:.1f}); ~{_duration(estimates['seconds'])} at "
-            f"{estimates['measured_matmul_flops'] / 1e9:,.0f} GFLOP/s measured (rough)"
-        )
-    for key, why in settings.derived.items():
-        err_console.print(f"  {key} = {why}", markup=False, style="dim")
-    for finding in report.findings:
-        style = {"error": "bold red", "warning": "yellow"}.get(finding.severity, "dim")
-        err_console.print(
-            f"  {finding.severity}: {finding.message} [{finding.code}]", style=style, markup=False
-        )
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def list_runs(
     status: Annotated[str | None, typer.Option(help="Only runs with this status.")] = None,
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
@@ -191,8 +159,8 @@ def list_runs(
     json_output: JsonFlag = False,
 ) -> None:
     """List training runs, newest first."""
-    from tuneloop.train.runs import is_alive
-    from tuneloop.train.runs import list_runs as query
+    from tuneloop.train.run_records import is_alive
+    from tuneloop.train.run_records import list_runs as query
 
     found = query(_project(config), status=status, limit=limit)
     if json_output:
@@ -224,7 +192,7 @@ def show(
     json_output: JsonFlag = False,
 ) -> None:
     """Show one run: inputs, lineage, settings, final metrics."""
-    from tuneloop.train.runs import get_run, metric_series
+    from tuneloop.train.run_records import get_run, metric_series
 
     project = _project(config)
     info = get_run(project, run)
@@ -277,7 +245,7 @@ def compare(
 ) -> None:
     """Compare runs: settings that differ and final metrics side by side."""
     from tuneloop.errors import InvalidInput
-    from tuneloop.train.runs import compare_runs
+    from tuneloop.train.run_records import compare_runs
 
     if len(runs_) < 2:
         raise InvalidInput("too_few_runs", "give at least two runs to compare")

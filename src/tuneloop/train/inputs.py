@@ -6,13 +6,22 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuneloop.config.train import TrainSection
 from tuneloop.errors import CheckFailed, InvalidInput, Location, NotFound
 from tuneloop.models.resolve import ResolvedModel
+from tuneloop.progress import SILENT, Progress
 from tuneloop.project import Project
 from tuneloop.store import sha256_bytes
+
+if TYPE_CHECKING:
+    from tuneloop.evaluate.probe import SuiteProbe
+    from tuneloop.registry import ModelVersionInfo
+    from tuneloop.train.batching import TrainingPlan
+    from tuneloop.train.pipeline import Prepared
+    from tuneloop.train.run_records import RunInfo
+    from tuneloop.train.settings import TrainSettings
 
 
 @dataclass
@@ -43,7 +52,6 @@ class TrainRequest:
     no_eval: bool = False
     overrides: dict[str, Any] = field(default_factory=dict)
     """``train`` section fields to change for this run (e.g. ``{"max_steps": 10}``)."""
-    quiet: bool = False
     sweep: str | None = None
     """``lr``: pick the learning rate by short proxy runs before training (:mod:`.sweep`)."""
     crash_after_step: int | None = None
@@ -71,8 +79,8 @@ class BaseChoice:
     resolved: ResolvedModel
     base_reference: str
     """The foundation model reference recorded as the version's base."""
-    parent: Any = None
-    """The parent ``ModelVersionInfo``, if continuing from a registered version."""
+    parent: ModelVersionInfo | None = None
+    """The parent version, if continuing from a registered version."""
     licence: dict[str, Any] | None = None
     catalog_entry: Any = None
 
@@ -110,24 +118,32 @@ def choose_base(project: Project, section: TrainSection) -> BaseChoice:
 
 @dataclass
 class RunInputs:
-    """Everything decided before compute starts, handed from :func:`~tuneloop.train.run.train` to
-    :func:`~tuneloop.train.execute.execute`."""
+    """Everything decided before compute starts, handed from :func:`~tuneloop.train.pipeline.train` to
+    :func:`~tuneloop.train.session.execute`."""
 
     project: Project
     request: TrainRequest
     section: TrainSection
-    settings: Any
-    """The resolved :class:`~tuneloop.train.settings.TrainSettings`."""
+    settings: TrainSettings
     choice: BaseChoice
     tokenizer: Any
     data: TrainingData
-    prepared: Any
-    """Items, plan and pre-flight (:class:`~tuneloop.train.run.Prepared`)."""
+    prepared: Prepared
+    """Items, plan and pre-flight."""
     fingerprint: str
-    resumed: Any = None
-    """The :class:`~tuneloop.train.runs.RunInfo` being resumed, if any."""
-    probe: Any = None
-    """The suite metric early stopping selects on (:class:`~tuneloop.evaluate.probe.SuiteProbe`)."""
+    resumed: RunInfo | None = None
+    """The run being resumed, if any."""
+    probe: SuiteProbe | None = None
+    """The suite metric early stopping selects on."""
+    progress: Progress = SILENT
+    """Where the main process reports (other processes get ``SILENT``)."""
+
+    @property
+    def plan(self) -> TrainingPlan:
+        """The batch plan: a run starts only once the pre-flight has made one."""
+        if self.prepared.plan is None:
+            raise RuntimeError("the pre-flight refused the run; there is no batch plan to train")
+        return self.prepared.plan
 
 
 def chat_template_text(project: Project) -> str | None:
@@ -175,6 +191,7 @@ def load_training_data(
     tokenizer: Any,
     max_length: int,
     main: dict[str, Any] | None = None,
+    progress: Progress = SILENT,
 ) -> TrainingData:
     """Records for training, through the data stage: validated, gated and registered as a version.
 
@@ -238,7 +255,7 @@ def load_training_data(
         tokenizer=tokenizer,
         max_length=max_length,
         register=True,
-        quiet=request.quiet,
+        quiet=progress is SILENT,
     )
     version = result.dataset_version
     trained = {id(r) for r in result.training_records}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tuneloop.findings import Finding, Severity
 from tuneloop.models.chat_template import render_chat
 from tuneloop.models.cost import adapter_parameters, measure_matmul_flops, training_flops_per_token
 from tuneloop.train.batching import TrainingPlan
@@ -20,14 +21,6 @@ from tuneloop.train.tokenize import IGNORE, TokenizedSequence, TrainingItem
 
 TRAINED_OPEN, TRAINED_CLOSE = "⟦", "⟧"
 """Markers around trained tokens in plain-text renderings (colour is used on terminals)."""
-
-
-@dataclass
-class Finding:
-    severity: str
-    """``error`` (the run is refused unless forced), ``warning`` or ``info``."""
-    code: str
-    message: str
 
 
 @dataclass
@@ -43,13 +36,14 @@ class PreflightReport:
     def ok(self) -> bool:
         return not any(f.severity == "error" for f in self.findings)
 
-    def add(self, severity: str, code: str, message: str) -> None:
-        self.findings.append(Finding(severity, code, message))
+    def add(self, severity: Severity, code: str, message: str) -> None:
+        """An ``error`` refuses the run unless forced; ``warning`` and ``info`` are shown."""
+        self.findings.append(Finding("preflight", code, severity, message))
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
-            "findings": [f.__dict__ for f in self.findings],
+            "findings": [f.to_dict() for f in self.findings],
             "examples": [{k: v for k, v in e.items() if k != "segments"} for e in self.examples],
             "stats": self.stats,
             "estimates": self.estimates,
@@ -246,3 +240,34 @@ def estimate(
         "seconds": seconds,
         "assumption": "time = tokens x FLOPs per token / (measured matmul FLOP/s x 0.5 utilisation); rough",
     }
+
+
+def preflight_lines(report: PreflightReport, settings: TrainSettings) -> list[str]:
+    """The pre-flight as plain lines for the caller's progress reporter: the data, two examples with
+    trained tokens between markers, the estimates, every derived setting and the findings."""
+    stats, estimates = report.stats, report.estimates
+    lines = [
+        f"pre-flight {settings.method}/{settings.adapter}: {stats.get('items', 0)} examples, "
+        f"{stats.get('tokens', 0):,} tokens, {stats.get('loss_tokens', 0):,} trained "
+        f"({stats.get('loss_token_fraction', 0):.0%}), {stats.get('steps', '?')} steps"
+    ]
+    lines += [f"{example['source']}: {example['marked']}" for example in report.examples[:2]]
+    if estimates:
+        memory = estimates["memory_gib"]
+        lines.append(
+            f"  estimate: ~{memory['total']:.1f} GiB (weights {memory['weights']:.1f}, "
+            f"optimizer {memory['gradients_and_optimizer']:.2f}, activations {memory['activations']:.1f}); "
+            f"~{_duration(estimates['seconds'])} at "
+            f"{estimates['measured_matmul_flops'] / 1e9:,.0f} GFLOP/s measured (rough)"
+        )
+    lines += [f"  {key} = {why}" for key, why in settings.derived.items()]
+    lines += [f"  {f.severity}: {f.message} [{f.code}]" for f in report.findings]
+    return lines
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -4,31 +4,36 @@ its JSON) in the artifacts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuneloop.project import Project
 from tuneloop.reports import Report, esc, line_chart, save_report
-from tuneloop.train import runs
+from tuneloop.train import run_records
 from tuneloop.train.settings import TrainSettings
+from tuneloop.train.verdict import Verdict
+
+if TYPE_CHECKING:
+    from tuneloop.train.pipeline import Prepared
 
 
 def write_training_report(
     project: Project,
     run_name: str,
     settings: TrainSettings,
-    prepared: Any,
+    prepared: Prepared,
     summary: dict[str, Any],
     lineage: dict[str, Any],
     model_version: str,
     *,
-    verdict: Any = None,
+    verdict: Verdict | None = None,
 ) -> Path:
     """Render and store the report; returns the HTML's path (artifact store, and beside the run).
     ``verdict``: the run's :class:`~tuneloop.train.verdict.Verdict` (written again, with the primary
     metrics, once the post-training evaluation has run)."""
-    info = runs.get_run(project, run_name)
-    series = runs.metric_series(project, info.id)
+    info = run_records.get_run(project, run_name)
+    series = run_records.metric_series(project, info.id)
     report = Report(
         f"Training run {run_name}", f"{settings.method} · {settings.adapter} · registered as {model_version}"
     )
@@ -47,7 +52,7 @@ def write_training_report(
             ("training time", f"{summary['train_seconds']:.0f} s"),
         ]
     )
-    losses = {
+    losses: dict[str, Sequence[tuple[float, float]]] = {
         name: [(float(s), v) for s, v in series[name]] for name in ("loss", "eval_loss") if name in series
     }
     report.raw(line_chart(losses, title="loss by optimizer step"))

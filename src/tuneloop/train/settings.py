@@ -13,30 +13,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tuneloop.config.train import PreferenceSettings, TrainSection
-
-LEARNING_RATES = {
-    ("dpo", "adapter"): 5e-5,
-    ("dpo", "full"): 1e-6,
-    ("orpo", "adapter"): 5e-5,
-    ("orpo", "full"): 1e-6,
-    ("kto", "adapter"): 5e-5,
-    ("kto", "full"): 1e-6,
-}
-"""Peak learning rates of the preference methods: much lower than supervised ones (TRL and the
-papers' settings). Supervised rates are derived from the model's width (:func:`supervised_learning_rate`)."""
-
-FULL_FINETUNE_BASE_RATE = 5e-5
-"""Full fine-tuning's best rate for a 2000-wide model; it scales with ``(2000 / hidden_size)^p``."""
-WIDTH_EXPONENTS = {"qwen2": 0.0775, "qwen2_moe": 0.0775, "qwen3": 0.0775, "qwen3_moe": 0.0775}
-"""``p`` fitted per model family by Schulman et al. ("LoRA Without Regret", Thinking Machines 2025);
-every other family takes the Llama fit, ``DEFAULT_WIDTH_EXPONENT``."""
-DEFAULT_WIDTH_EXPONENT = 0.781
-LORA_RATE_MULTIPLIER = 10.0
-"""LoRA's best rate is about ten times full fine-tuning's (the same paper; about 15x in short runs)."""
-REFERENCE_LORA_ALPHA = 32
-"""The paper's LoRA scale is ``32 / r``: with Adam, an adapter's update grows with ``alpha``, so the
-rate is scaled by ``32 / alpha`` to keep the same step size (1 at the default r 16, alpha 32)."""
+from tuneloop.config.train import LossMasking, PreferenceSettings, TrainSection
+from tuneloop.train.batching import TrainingPlan
+from tuneloop.train.methods import RateInputs, available_methods, get_method
+from tuneloop.train.tokenize import TrainingItem
 
 MIN_MICRO_BATCH_TOKENS, MAX_MICRO_BATCH_TOKENS = 256, 65536
 
@@ -61,7 +41,7 @@ class TrainSettings:
     weight_decay: float
     max_grad_norm: float | None
     packing: bool
-    loss_masking: str
+    loss_masking: LossMasking
     save_every_steps: int
     keep_checkpoints: int
     eval_every_steps: int
@@ -70,7 +50,7 @@ class TrainSettings:
     early_stopping_min_delta: float
     early_stopping_metric: str
     """``auto``/``primary`` until resolved against the project's suites, then ``eval_loss`` or
-    ``eval_<metric>`` (:func:`tuneloop.train.run.train`)."""
+    ``eval_<metric>`` (:func:`tuneloop.train.pipeline.train`)."""
     eval_metric_examples: int
     keep_best: bool
     report_to: list[str]
@@ -109,18 +89,16 @@ def resolve_settings(
     alpha = section.lora.alpha or 2 * section.lora.r
     if section.lora.alpha is None:
         derived["lora_alpha"] = f"{alpha}: 2 x r"
+    method = get_method(section.method)
     learning_rate = section.learning_rate
     if learning_rate is None:
-        if section.method in ("sft", "cpt"):
-            learning_rate, why = supervised_learning_rate(model_dir, adapter=kind == "adapter", alpha=alpha)
-            derived["learning_rate"] = f"{learning_rate:.3g}: {why}"
-        else:
-            learning_rate = LEARNING_RATES[(section.method, kind)]
-            derived["learning_rate"] = f"{learning_rate:g}: default for {section.method} with {kind} training"
+        rate_inputs = RateInputs(section.method, model_dir, adapter=kind == "adapter", alpha=alpha)
+        learning_rate, derived["learning_rate"] = method.learning_rate(rate_inputs)
     packing = section.packing
     if packing is None:
-        packing = section.method == "cpt"
-        derived["packing"] = f"{packing}: on for cpt, off otherwise (length-grouped batches)"
+        packing = method.packing
+        packed = [m.name for m in available_methods().values() if m.packing]
+        derived["packing"] = f"{packing}: on for {', '.join(packed)}, off otherwise (length-grouped batches)"
     bf16 = _bf16(section.bf16, device)
     if section.bf16 == "auto":
         derived["bf16"] = f"{bf16}: " + (
@@ -161,7 +139,7 @@ def resolve_settings(
         weight_decay=section.weight_decay,
         max_grad_norm=section.max_grad_norm,
         packing=packing,
-        loss_masking="full" if section.method == "cpt" else section.loss_masking,
+        loss_masking=method.loss_masking or section.loss_masking,
         save_every_steps=section.save_every_steps or 0,
         keep_checkpoints=section.keep_checkpoints,
         eval_every_steps=section.eval_every_steps if section.eval_every_steps is not None else -1,
@@ -186,21 +164,6 @@ def resolve_settings(
     )
 
 
-def supervised_learning_rate(model_dir: Path, *, adapter: bool, alpha: int) -> tuple[float, str]:
-    """The sft/cpt peak rate from the model's width, with the formula that gave it."""
-    config = json.loads((model_dir / "config.json").read_text())
-    config = config.get("text_config", config)
-    hidden = int(config.get("hidden_size") or config.get("n_embd") or 2000)
-    family = str(config.get("model_type", ""))
-    exponent = WIDTH_EXPONENTS.get(family, DEFAULT_WIDTH_EXPONENT)
-    rate = FULL_FINETUNE_BASE_RATE * (2000 / hidden) ** exponent
-    formula = f"5e-5 x (2000 / hidden {hidden})^{exponent:g}"
-    if adapter:
-        rate *= LORA_RATE_MULTIPLIER * REFERENCE_LORA_ALPHA / alpha
-        formula += f" x 10 (LoRA) x 32 / alpha {alpha}"
-    return rate, formula + ' ("LoRA Without Regret", 2025)'
-
-
 def finish_batching(settings: TrainSettings, num_examples: int, *, world_size: int = 1) -> None:
     """Examples per step and epochs, once the number of training examples is known."""
     from tuneloop.config.train import derive_epochs, derive_examples_per_step
@@ -220,8 +183,8 @@ def finish_batching(settings: TrainSettings, num_examples: int, *, world_size: i
 
 
 def plan_batches(
-    items: list[Any], settings: TrainSettings, *, max_steps: int | None, world_size: int = 1
-) -> Any:
+    items: list[TrainingItem], settings: TrainSettings, *, max_steps: int | None, world_size: int = 1
+) -> TrainingPlan:
     """The run's batch plan (:func:`~tuneloop.train.batching.build_plan`) from its settings."""
     from tuneloop.train.batching import build_plan
 

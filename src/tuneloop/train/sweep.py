@@ -14,11 +14,17 @@ import dataclasses
 import math
 import random
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuneloop.errors import InvalidInput, Location
+from tuneloop.progress import SILENT, Progress
+
+if TYPE_CHECKING:
+    from tuneloop.train.batching import TrainingPlan
+    from tuneloop.train.inputs import RunInputs
+    from tuneloop.train.settings import TrainSettings
+    from tuneloop.train.tokenize import TrainingItem
 
 SWEEP_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
 """Multiples of the derived (or configured) rate that are tried."""
@@ -32,8 +38,8 @@ SWEEPS = ("lr",)
 
 
 def proxy_plan(
-    items: list[Any], settings: Any, total_steps: int, *, world_size: int = 1
-) -> tuple[list[Any], Any]:
+    items: list[TrainingItem], settings: TrainSettings, total_steps: int, *, world_size: int = 1
+) -> tuple[list[TrainingItem], TrainingPlan]:
     """The slice of items and the batch plan every proxy run trains on."""
     from tuneloop.train.settings import plan_batches
 
@@ -44,17 +50,16 @@ def proxy_plan(
     return subset, plan_batches(subset, settings, max_steps=steps, world_size=world_size)
 
 
-def sweep_learning_rate(
-    inputs: Any, *, report: Callable[[str], None] | None = None
-) -> list[dict[str, float]]:
+def sweep_learning_rate(inputs: RunInputs, *, progress: Progress = SILENT) -> list[dict[str, float]]:
     """Run the proxies, set ``inputs.settings.learning_rate`` to the best rate, return every result."""
-    from tuneloop.train.objectives import NEEDS_REFERENCE
+    from tuneloop.train.methods import available_methods, get_method
 
     settings, prepared = inputs.settings, inputs.prepared
-    if settings.method in NEEDS_REFERENCE:
+    if get_method(settings.method).needs_reference:
+        supported = [m.name for m in available_methods().values() if not m.needs_reference]
         raise InvalidInput(
             "sweep_unsupported",
-            f"--sweep lr supports sft, cpt and orpo; {settings.method} needs reference log-probabilities "
+            f"--sweep lr supports {', '.join(supported)}; {settings.method} needs reference log-probabilities "
             "per proxy run; set train.learning_rate instead",
             Location(field="--sweep"),
         )
@@ -64,7 +69,7 @@ def sweep_learning_rate(
             "--sweep lr scores each rate by its holdout loss: give holdout data (data.holdout or --holdout)",
             Location(field="--sweep"),
         )
-    items, plan = proxy_plan(prepared.items, settings, len(prepared.plan.steps))
+    items, plan = proxy_plan(prepared.items, settings, len(inputs.plan.steps))
     eval_items = prepared.eval_items[:PROXY_EVAL_EXAMPLES]
     centre = settings.learning_rate
     results: list[dict[str, float]] = []
@@ -72,11 +77,10 @@ def sweep_learning_rate(
         rate = centre * factor
         loss = _proxy_run(inputs, rate, items, eval_items, plan)
         results.append({"learning_rate": rate, "eval_loss": loss})
-        if report is not None:
-            report(
-                f"sweep {number}/{len(SWEEP_FACTORS)}: learning rate {rate:.3g} -> holdout loss {loss:.4f} "
-                f"({len(plan.steps)} steps on {len(items)} examples)"
-            )
+        progress.info(
+            f"sweep {number}/{len(SWEEP_FACTORS)}: learning rate {rate:.3g} -> holdout loss {loss:.4f} "
+            f"({len(plan.steps)} steps on {len(items)} examples)"
+        )
     finite = [r for r in results if math.isfinite(r["eval_loss"])]
     if not finite:
         raise InvalidInput(
@@ -96,15 +100,16 @@ def sweep_learning_rate(
     return results
 
 
-def _proxy_run(inputs: Any, rate: float, items: list[Any], eval_items: list[Any], plan: Any) -> float:
+def _proxy_run(inputs: RunInputs, rate: float, items: list[Any], eval_items: list[Any], plan: Any) -> float:
     """Train a fresh model on ``plan`` at ``rate`` and return its holdout loss."""
     import torch
     from accelerate import Accelerator
     from accelerate.utils import set_seed
 
-    from tuneloop.train.execute import optimizer_and_scheduler
-    from tuneloop.train.loop import LoopContext, run_loop
     from tuneloop.train.modeling import load_for_training, supports_label_logits
+    from tuneloop.train.session import optimizer_and_scheduler
+    from tuneloop.train.steps import LoopContext
+    from tuneloop.train.training_loop import run_loop
 
     settings = dataclasses.replace(
         inputs.settings,
@@ -139,7 +144,6 @@ def _proxy_run(inputs: Any, rate: float, items: list[Any], eval_items: list[Any]
             checkpoint_root=Path(scratch) / "checkpoints",
             eval_items=eval_items,
             full_logits=not supports_label_logits(trained.model),
-            quiet=True,
         )
         try:
             result = run_loop(ctx)  # ends with one holdout evaluation (eval_every_steps 0)

@@ -14,13 +14,16 @@ across a boundary.
 
 from __future__ import annotations
 
-import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tuneloop.config.train import LossMasking
-from tuneloop.data.records import Conversation, Message, Preference, TextDocument, messages_as_dicts
+from tuneloop.config.train import LossMasking, TrainSection
+from tuneloop.data.records import Conversation, Message, Preference, Record, TextDocument, messages_as_dicts
 from tuneloop.errors import InvalidInput, Location
+
+DEFAULT_LOSS_MASKING: LossMasking = TrainSection.model_fields["loss_masking"].default
+"""``train.loss_masking``'s default (the config owns it)."""
 
 IGNORE = -100
 """Label value of tokens that carry no loss (PyTorch's cross-entropy ignore index)."""
@@ -94,7 +97,11 @@ class ChatRenderer:
         return messages
 
     def tokenize(
-        self, messages: list[Message], trained: list[bool], source: str, tools: Any = None
+        self,
+        messages: list[Message],
+        trained: list[bool],
+        source: str,
+        tools: list[dict[str, Any]] | None = None,
     ) -> TokenizedSequence:
         """Token ids of the rendered conversation, labelled on the turns marked ``trained``."""
         from tuneloop.data.template import assistant_token_mask
@@ -108,7 +115,9 @@ class ChatRenderer:
         labels = [token if keep else IGNORE for token, keep in zip(ids, mask, strict=True)]
         return self.finish(list(ids), labels, source)
 
-    def tokenize_all(self, messages: list[Message], source: str, tools: Any = None) -> TokenizedSequence:
+    def tokenize_all(
+        self, messages: list[Message], source: str, tools: list[dict[str, Any]] | None = None
+    ) -> TokenizedSequence:
         """Every token of the rendered conversation is trained (``loss_masking: full``)."""
         from tuneloop.models.chat_template import render_chat
 
@@ -138,7 +147,7 @@ def trained_turns(messages: list[Message], masking: LossMasking) -> list[bool]:
 
 
 def tokenize_conversation(
-    renderer: ChatRenderer, record: Conversation, masking: LossMasking = "assistant_only"
+    renderer: ChatRenderer, record: Conversation, masking: LossMasking = DEFAULT_LOSS_MASKING
 ) -> TokenizedSequence:
     """A chat example with loss on its assistant turns (or on every token with ``full``)."""
     messages = renderer.with_system(record.messages)
@@ -177,7 +186,7 @@ def tokenize_document(tokenizer: Any, record: TextDocument, max_length: int) -> 
 
 
 def build_items(
-    records: list[Any],
+    records: Sequence[Record],
     tokenizer: Any,
     *,
     method: str,
@@ -187,88 +196,31 @@ def build_items(
     seed: int = 0,
 ) -> list[TrainingItem]:
     """Tokenize records for ``method``; raises when a record's kind does not fit the method."""
-    if method == "cpt":
-        items = []
-        for record in records:
-            _expect(record, TextDocument | Conversation, method)
-            if isinstance(record, Conversation):
-                renderer = ChatRenderer(tokenizer, max_length=max_length, system_prompt=system_prompt)
-                items.append(
-                    TrainingItem([tokenize_conversation(renderer, record, "full")], str(record.source))
-                )
-                continue
-            items.extend(
-                TrainingItem([s], s.source) for s in tokenize_document(tokenizer, record, max_length)
-            )
-        return items
-    renderer = ChatRenderer(tokenizer, max_length=max_length, system_prompt=system_prompt)
-    if method == "sft":
-        for record in records:
-            _expect(record, Conversation, method)
-        return [TrainingItem([tokenize_conversation(renderer, r, masking)], str(r.source)) for r in records]
+    from tuneloop.train.methods import TokenizeOptions, get_method
+
+    spec = get_method(method)
     for record in records:
-        _expect(record, Preference, method)
-    if method in ("dpo", "orpo"):
-        return [
-            TrainingItem(
-                [
-                    tokenize_completion(renderer, r.prompt, r.chosen, str(r.source)),
-                    tokenize_completion(renderer, r.prompt, r.rejected, str(r.source)),
-                ],
-                str(r.source),
-                trained_sequences=2,
+        if record.kind not in spec.record_kinds:
+            source = getattr(record, "source", None)
+            raise InvalidInput(
+                "wrong_record_kind",
+                f"method '{method}' trains on {spec.trains_on}, but this record is a {record.kind}",
+                Location(source.file if source else None, source.line if source else None, "train.method"),
             )
-            for r in records
-        ]
-    return _kto_items(renderer, records, seed)
+    options = TokenizeOptions(tokenizer, max_length, masking, system_prompt, seed)
+    return spec.tokenize(list(records), options)
 
 
-def _kto_items(renderer: ChatRenderer, records: list[Preference], seed: int) -> list[TrainingItem]:
-    """KTO learns from unpaired examples: each chosen answer is desirable, each rejected one
-    undesirable. The KL reference point pairs each prompt with another example's completion (a fixed,
-    seeded derangement), as TRL does within a batch, so reference log-probabilities can be computed
-    once before training."""
-    if len(records) < 2:
-        raise InvalidInput(
-            "too_few_records",
-            "kto needs at least 2 preference records (its KL term pairs "
-            "each prompt with another record's answer)",
-            Location(field="data.train"),
+def preference_pair_items(records: list[Preference], renderer: ChatRenderer) -> list[TrainingItem]:
+    """A chosen and a rejected sequence per record (dpo, orpo), both trained."""
+    return [
+        TrainingItem(
+            [
+                tokenize_completion(renderer, r.prompt, r.chosen, str(r.source)),
+                tokenize_completion(renderer, r.prompt, r.rejected, str(r.source)),
+            ],
+            str(r.source),
+            trained_sequences=2,
         )
-    order = list(range(len(records)))
-    random.Random(seed).shuffle(order)
-    other = {order[k]: order[(k + 1) % len(order)] for k in range(len(order))}
-    items = []
-    for desirable in (True, False):
-        for index, record in enumerate(records):
-            completion = record.chosen if desirable else record.rejected
-            mismatched = records[other[index]].chosen if desirable else records[other[index]].rejected
-            source = str(record.source)
-            items.append(
-                TrainingItem(
-                    [
-                        tokenize_completion(renderer, record.prompt, completion, source),
-                        tokenize_completion(renderer, record.prompt, mismatched, source),
-                    ],
-                    source,
-                    desirable=desirable,
-                )
-            )
-    return items
-
-
-def _expect(record: Any, kinds: Any, method: str) -> None:
-    if not isinstance(record, kinds):
-        wanted = {
-            "sft": "chat conversations",
-            "cpt": "raw text or conversations",
-            "dpo": "preference pairs (prompt, chosen, rejected)",
-            "orpo": "preference pairs (prompt, chosen, rejected)",
-            "kto": "preference pairs (prompt, chosen, rejected)",
-        }[method]
-        source = getattr(record, "source", None)
-        raise InvalidInput(
-            "wrong_record_kind",
-            f"method '{method}' trains on {wanted}, but this record is a {record.kind}",
-            Location(source.file if source else None, source.line if source else None, "train.method"),
-        )
+        for r in records
+    ]

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tuneloop.findings import Finding
 from tuneloop.train.verdict_metrics import PrimaryMetric, metric_number, primary_metrics
 
 Status = Literal["learned", "undertrained", "overfit", "did_not_learn", "unknown"]
-Severity = Literal["warning", "info"]
 
 MIN_STEPS = 30
 """Fewer optimizer steps than this is "few": LoRA's B matrices start at zero and the warm-up and
@@ -55,16 +55,6 @@ OVERFIT_RISE = 0.05
 of a holdout of a few hundred examples evaluated a handful of times."""
 MIN_IMPROVEMENT = 0.01
 """Learned anything: the lowest holdout loss is at least 1% below its step-0 value."""
-
-
-@dataclass
-class Finding:
-    code: str
-    severity: Severity
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -128,7 +118,7 @@ def training_verdict(
     reasons: dict[str, str] = {}
     few = steps < MIN_STEPS and not stopped_early
     if not train and not holdout:
-        findings.append(Finding("no_loss", "info", "no training or holdout loss was recorded"))
+        findings.append(Finding("verdict", "no_loss", "info", "no training or holdout loss was recorded"))
         return Verdict("unknown", "unknown: no loss was recorded, so nothing can be said", findings, [], steps,
                        epochs, primary)  # fmt: skip
     if few:
@@ -136,6 +126,7 @@ def training_verdict(
         reasons["undertrained"] = f"only {steps} optimizer steps"
         findings.append(
             Finding(
+                "verdict",
                 "few_steps",
                 "warning",
                 f"only {steps} optimizer steps{span}: fewer than {MIN_STEPS} updates rarely move the weights "
@@ -146,6 +137,7 @@ def training_verdict(
     if not holdout:
         findings.append(
             Finding(
+                "verdict",
                 "no_holdout_loss",
                 "info",
                 "no holdout loss was computed (data.holdout): the verdict rests on the training loss, "
@@ -159,17 +151,19 @@ def training_verdict(
             f"; the holdout loss was lowest at step {best_step}" if best_step else ""
         )
         findings.append(
-            Finding("stopped_early", "info", f"early stopping ended the run{where} (it stopped improving)")
+            Finding(
+                "verdict",
+                "stopped_early",
+                "info",
+                f"early stopping ended the run{where} (it stopped improving)",
+            )
         )
     elif "did_not_learn" not in reasons:
         _still_falling(holdout if len(holdout) >= 3 else train, "holdout" if len(holdout) >= 3 else "training",
                        findings, reasons)  # fmt: skip
     _metric_findings(evaluation, primary, findings, reasons)
-    status: Status = "learned"
-    for candidate in ("did_not_learn", "overfit", "undertrained"):
-        if candidate in reasons:
-            status = candidate  # type: ignore[assignment]
-            break
+    worst: tuple[Status, ...] = ("did_not_learn", "overfit", "undertrained")
+    status: Status = next((candidate for candidate in worst if candidate in reasons), "learned")
     return Verdict(
         status, _headline(status, reasons, train, holdout), findings, holdout, steps, epochs, primary
     )
@@ -220,12 +214,18 @@ def _no_progress(
         return
     if few:
         findings.append(
-            Finding("no_progress_yet", "warning", f"{what}; after {steps} steps that is too early to tell")
+            Finding(
+                "verdict",
+                "no_progress_yet",
+                "warning",
+                f"{what}; after {steps} steps that is too early to tell",
+            )
         )
         return
     reasons["did_not_learn"] = what
     findings.append(
         Finding(
+            "verdict",
             "did_not_learn",
             "warning",
             f"{what}: the model did not learn from this data. Check the learning rate (too high makes the "
@@ -254,6 +254,7 @@ def _overfit(
         kept = best_step if best_step is not None else low_step
         findings.append(
             Finding(
+                "verdict",
                 "overfit_best_kept",
                 "info",
                 f"overfit after step {low_step}: {rise}; the best checkpoint (step {kept}) was kept, so the "
@@ -264,6 +265,7 @@ def _overfit(
     reasons["overfit"] = f"overfit after step {low_step}"
     findings.append(
         Finding(
+            "verdict",
             "overfit",
             "warning",
             f"overfit after step {low_step}: {rise}, and the registered weights are the last step's. Train "
@@ -315,6 +317,7 @@ def _still_falling(
     reasons.setdefault("undertrained", f"the {which} loss was still falling steeply at the end")
     findings.append(
         Finding(
+            "verdict",
             "still_falling",
             "warning",
             f"the {which} loss was still falling steeply at the end: −{drop:.1%} from step {since} to "
@@ -330,18 +333,20 @@ def _metric_findings(
     if isinstance(evaluation, Mapping) and evaluation.get("error"):
         findings.append(
             Finding(
+                "verdict",
                 "no_evaluation",
                 "info",
                 f"the post-training evaluation failed ({evaluation['error']}); the verdict rests on the losses",
             )
         )
     for metric in primary:
-        findings.append(Finding("primary_metric", "info", metric.describe()))
+        findings.append(Finding("verdict", "primary_metric", "info", metric.describe()))
         if metric.candidate is None:
             continue
         if metric.comparison is not None and metric.comparison != "better" and metric.higher_is_better:
             findings.append(
                 Finding(
+                    "verdict",
                     "not_better_than_foundation",
                     "warning",
                     f"{metric.suite} {metric.metric} {metric.candidate:.3f} is not significantly better than "
@@ -358,6 +363,7 @@ def _metric_findings(
             )
             findings.append(
                 Finding(
+                    "verdict",
                     "far_below_fit_target",
                     "warning",
                     f"{metric.suite} {metric.metric} {metric.candidate:.3f} is far below the fit target "
@@ -369,6 +375,7 @@ def _metric_findings(
         else:
             findings.append(
                 Finding(
+                    "verdict",
                     "below_fit_target",
                     "info",
                     f"{metric.suite} {metric.metric} {metric.candidate:.3f} is {gap:.3f} short of the fit "

@@ -17,20 +17,27 @@ from pathlib import Path
 from typing import Any
 
 from tuneloop.errors import CheckFailed, InvalidInput, Location, NotFound
+from tuneloop.progress import SILENT, Progress
 from tuneloop.project import Project
 from tuneloop.store import sha256_bytes
-from tuneloop.train import runs
+from tuneloop.train import run_records
+from tuneloop.train.batching import TrainingPlan
 from tuneloop.train.distributed import on_main_process
 from tuneloop.train.inputs import (
+    BaseChoice,
     RunInputs,
+    TrainingData,
     TrainRequest,
     chat_template_text,
     choose_base,
     effective_section,
     load_training_data,
 )
-from tuneloop.train.preflight import PreflightReport
+from tuneloop.train.methods import get_method
+from tuneloop.train.preflight import PreflightReport, preflight_lines
 from tuneloop.train.settings import TrainSettings
+from tuneloop.train.tokenize import TrainingItem
+from tuneloop.train.verdict import Verdict
 
 
 @dataclass
@@ -49,7 +56,8 @@ class TrainResult:
     run_dir: Path | None = None
     report_html: str | None = None
     evaluation: Any = None
-    verdict: Any = None
+    """The post-training evaluation (:class:`tuneloop.evaluate.DefaultSuitesResult`), or ``{"error": ...}``."""
+    verdict: Verdict | None = None
     """Did it learn? (:class:`tuneloop.train.verdict.Verdict`) of a completed run."""
     notes: list[str] = field(default_factory=list)
     is_main_process: bool = True
@@ -72,16 +80,25 @@ class TrainResult:
         }
 
 
-def train(project: Project, request: TrainRequest | None = None, **options: Any) -> TrainResult:
+def train(
+    project: Project, request: TrainRequest | None = None, *, progress: Progress = SILENT, **options: Any
+) -> TrainResult:
     """Train, register and evaluate one candidate; options are :class:`TrainRequest` fields.
+
+    ``progress`` receives the pre-flight, the training bar and the post-training evaluation's lines
+    (from the main process of a distributed run only).
 
     Raises CheckFailed (licence refused, data gate or pre-flight failed, exit 1) and InvalidInput
     (bad settings or data, exit 2) before any training compute is spent.
     """
+    return _run(project, request or TrainRequest(**options), progress)
+
+
+def _run(project: Project, request: TrainRequest, progress: Progress) -> TrainResult:
     from accelerate import PartialState
 
-    request = request or TrainRequest(**options)
     state = PartialState(cpu=not _cuda())
+    progress = progress if state.is_main_process else SILENT
     resumed = on_main_process(state, lambda: _find_resume(project, request)) if request.resume else None
     if resumed is not None:
         request = _request_for_resume(request, resumed)
@@ -97,7 +114,9 @@ def train(project: Project, request: TrainRequest | None = None, **options: Any)
     max_length = settings.max_length
     data = on_main_process(
         state,
-        lambda: load_training_data(project, request, tokenizer=tokenizer, max_length=max_length),
+        lambda: load_training_data(
+            project, request, tokenizer=tokenizer, max_length=max_length, progress=progress
+        ),
         share=lambda main: main.for_workers(),
     )
     if not state.is_main_process:
@@ -112,10 +131,8 @@ def train(project: Project, request: TrainRequest | None = None, **options: Any)
         )
     prepared = prepare(project, settings, data, tokenizer, choice, world_size=state.num_processes)
     probe = _selection_probe(project, settings, choice, tokenizer, bool(prepared.eval_items), state)
-    if not request.quiet and state.is_main_process:
-        from tuneloop.train.commands import print_preflight
-
-        print_preflight(prepared.preflight, settings)
+    for line in preflight_lines(prepared.preflight, settings):
+        progress.info(line)
     if not prepared.preflight.ok and (not request.force or prepared.plan is None):
         codes = ", ".join(f.code for f in prepared.preflight.findings if f.severity == "error")
         hint = (
@@ -131,11 +148,12 @@ def train(project: Project, request: TrainRequest | None = None, **options: Any)
     )
     if request.dry_run:
         return result
-    from tuneloop.train.execute import execute
+    from tuneloop.train.session import execute
 
     inputs = RunInputs(
-        project, request, section, settings, choice, tokenizer, data, prepared, fingerprint, resumed
-    )
+        project, request, section, settings, choice, tokenizer, data, prepared, fingerprint, resumed,
+        progress=progress,
+    )  # fmt: skip
     if request.sweep and resumed is None:
         _sweep(inputs, state)
     inputs.probe = probe
@@ -186,26 +204,27 @@ def _sweep(inputs: RunInputs, state: Any) -> None:
         raise InvalidInput(
             "sweep_distributed", "run --sweep in one process, then launch the run with the rate it found"
         )
-    report = None
-    if not inputs.request.quiet:
-        from tuneloop.console import err_console
-
-        def report(line: str) -> None:
-            err_console.print(line, markup=False)
-
-    sweep_learning_rate(inputs, report=report)
+    sweep_learning_rate(inputs, progress=inputs.progress)
 
 
 @dataclass
 class Prepared:
-    items: list[Any]
-    eval_items: list[Any]
-    plan: Any
+    """The tokenized items, the batch plan (None when the pre-flight refused) and the pre-flight."""
+
+    items: list[TrainingItem]
+    eval_items: list[TrainingItem]
+    plan: TrainingPlan | None
     preflight: PreflightReport
 
 
 def prepare(
-    project: Project, settings: TrainSettings, data: Any, tokenizer: Any, choice: Any, *, world_size: int = 1
+    project: Project,
+    settings: TrainSettings,
+    data: TrainingData,
+    tokenizer: Any,
+    choice: BaseChoice,
+    *,
+    world_size: int = 1,
 ) -> Prepared:
     """Tokenize, plan the batches and run the pre-flight checks (no model weights are loaded)."""
     from tuneloop.models.cost import count_parameters
@@ -233,7 +252,7 @@ def prepare(
         tokenizer, choice.catalog_entry.tooling.end_of_turn_token if choice.catalog_entry else None
     )
     eos = generation_eos_from_files(choice.resolved.adapter_path, choice.resolved.base_path)
-    check_end_of_turn(report, items, tokenizer, eot, eos, chat=settings.method != "cpt")
+    check_end_of_turn(report, items, tokenizer, eot, eos, chat=get_method(settings.method).chat)
     for item in items[:3]:
         segments = render_segments(item.sequences[0], tokenizer)
         report.examples.append({"source": item.source, "segments": segments, "marked": marked_text(segments)})
@@ -273,18 +292,10 @@ def _eval_items(
 
     if not holdout:
         return [], None
-    wanted = {
-        "sft": "conversation",
-        "cpt": "text",
-        "dpo": "preference",
-        "orpo": "preference",
-        "kto": "preference",
-    }[settings.method]
-    usable = [
-        r for r in holdout if r.kind == wanted or (settings.method == "cpt" and r.kind == "conversation")
-    ]
+    kinds = get_method(settings.method).record_kinds
+    usable = [r for r in holdout if r.kind in kinds]
     if not usable:
-        return [], f"the holdout holds no {wanted} records, so no eval loss is computed during training"
+        return [], f"the holdout holds no {kinds[0]} records, so no eval loss is computed during training"
     items = _tokenize(usable[: settings.eval_max_examples], tokenizer, settings, system_prompt)
     return [item for item in items if item.num_loss_tokens > 0], None
 
@@ -306,7 +317,7 @@ def _tokenize(
 
 
 def _settings(
-    project: Project, section: Any, choice: Any, state: Any, resumed: runs.RunInfo | None
+    project: Project, section: Any, choice: Any, state: Any, resumed: run_records.RunInfo | None
 ) -> TrainSettings:
     from tuneloop.train.settings import resolve_settings
 
@@ -339,25 +350,26 @@ def _fingerprint(section: Any, digest: str, choice: Any) -> str:
     return sha256_bytes(json.dumps(payload, sort_keys=True).encode())[:16]
 
 
-def _find_resume(project: Project, request: TrainRequest) -> runs.RunInfo:
+def _find_resume(project: Project, request: TrainRequest) -> run_records.RunInfo:
     if isinstance(request.resume, str):
-        info = runs.get_run(project, request.resume, with_metrics=False)
+        info = run_records.get_run(project, request.resume, with_metrics=False)
         if info.status == "completed":
             raise InvalidInput("run_completed", f"run '{info.name}' already completed; nothing to resume")
-        if runs.is_alive(info):
+        if run_records.is_alive(info):
             raise InvalidInput(
                 "run_alive", f"run '{info.name}' is still running (its process holds the run lock)"
             )
         return info
-    info = runs.find_resumable(project)
-    if info is None:
+    found = run_records.find_resumable(project)
+    if found is None:
         raise NotFound(
             "nothing_to_resume", "no interrupted, failed or crashed run to resume; see `tuneloop runs list`"
         )
+    info = found
     return info
 
 
-def _request_for_resume(request: TrainRequest, info: runs.RunInfo) -> TrainRequest:
+def _request_for_resume(request: TrainRequest, info: run_records.RunInfo) -> TrainRequest:
     """The resumed run's own inputs (data files, parent, name) win over the current config."""
     stored = info.config
     request.run_name = info.name

@@ -1,28 +1,33 @@
-"""The compute half of a run: record it, load the model, train, and register the result.
+"""The compute half of a run: record it, load the model, train it in every process, save the weights,
+and (main process) hand the result to :mod:`.registration`.
 
-Called by :func:`tuneloop.train.run.train` once the inputs and the pre-flight have passed.
+Called by :func:`tuneloop.train.pipeline.train` once the inputs and the pre-flight have passed.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tuneloop.console import err_console
 from tuneloop.errors import InvalidInput, Location
-from tuneloop.project import Project
-from tuneloop.train import runs
+from tuneloop.train import run_records
 from tuneloop.train.checkpoint import latest_checkpoint, load_checkpoint
 from tuneloop.train.distributed import on_main_process
 from tuneloop.train.environment import environment_lock
 from tuneloop.train.inputs import RunInputs, files_or_config, template_sha256
-from tuneloop.train.loop import LoopContext, SimulatedCrash, compute_reference, run_loop
-from tuneloop.train.objectives import NEEDS_REFERENCE
+from tuneloop.train.methods import get_method
+from tuneloop.train.registration import judge_with_evaluation, post_train_evaluation, register_result
+from tuneloop.train.steps import LoopContext, compute_reference
+from tuneloop.train.training_loop import SimulatedCrash, run_loop
+
+if TYPE_CHECKING:
+    from tuneloop.train.pipeline import TrainResult
+    from tuneloop.train.settings import TrainSettings
 
 SCHEDULERS = {"cosine": "cosine", "linear": "linear", "constant": "constant_with_warmup"}
 
 
-def execute(inputs: RunInputs, *, state: Any, result: Any) -> Any:
+def execute(inputs: RunInputs, *, state: Any, result: TrainResult) -> TrainResult:
     """Record the run, train it in every process, and (main process) register the result."""
     import torch
     from accelerate import Accelerator
@@ -33,7 +38,7 @@ def execute(inputs: RunInputs, *, state: Any, result: Any) -> Any:
     trackers = _trackers(settings.report_to)  # before the run exists: a missing package is a usage error
     info = on_main_process(state, lambda: _open_run(inputs, environment))
     run_dir = Path(info.output_dir)
-    lock = runs.RunLock(run_dir)
+    lock = run_records.RunLock(run_dir)
     if state.is_main_process and not lock.acquire():
         raise InvalidInput(
             "run_alive", f"run '{info.name}' is already running in another process", Location(str(run_dir))
@@ -56,34 +61,36 @@ def execute(inputs: RunInputs, *, state: Any, result: Any) -> Any:
     except BaseException as exc:
         if state.is_main_process:
             status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-            runs.finish_run(project, info.name, status, error=f"{type(exc).__name__}: {exc}")
+            run_records.finish_run(project, info.name, status, error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
         lock.release()
     result.metrics = loop_result.metrics
     summary = loop_result.summary() | {
         "processes": state.num_processes,
-        "planned_steps": len(inputs.prepared.plan.steps),
+        "planned_steps": len(inputs.plan.steps),
     }
     result.status = loop_result.status
     if not state.is_main_process:
         return result
     if loop_result.status == "interrupted":
-        runs.finish_run(project, info.name, "interrupted", summary=summary)
+        run_records.finish_run(project, info.name, "interrupted", summary=summary)
         return result
     try:
-        _finish(inputs, info, final_dir, trained, summary, environment, result)
+        model_version = register_result(inputs, info, final_dir, trained, summary, environment, result)
     except BaseException as exc:
-        runs.finish_run(project, info.name, "failed", summary=summary, error=f"{type(exc).__name__}: {exc}")
+        run_records.finish_run(
+            project, info.name, "failed", summary=summary, error=f"{type(exc).__name__}: {exc}"
+        )
         raise
     if not request.no_eval and inputs.section.eval_after_train:
-        result.evaluation = post_train_evaluation(project, result.model_version, quiet=request.quiet)
+        result.evaluation = post_train_evaluation(project, model_version, progress=inputs.progress)
         if result.evaluation is not None:
-            _judge_with_evaluation(inputs, info, summary, result)
+            judge_with_evaluation(inputs, info, summary, result, model_version)
     return result
 
 
-def _open_run(inputs: RunInputs, environment: dict[str, Any]) -> runs.RunInfo:
+def _open_run(inputs: RunInputs, environment: dict[str, Any]) -> run_records.RunInfo:
     if inputs.resumed is not None:
         return inputs.resumed
     project, request, settings, data, choice = (
@@ -95,12 +102,12 @@ def _open_run(inputs: RunInputs, environment: dict[str, Any]) -> runs.RunInfo:
         codes = ", ".join(f.code for f in preflight.findings if f.severity == "error")
         force_reasons.append(request.force_reason or f"pre-flight failed ({codes}) and --force was given")
     register_as = request.register_as or inputs.section.register_as
-    name = request.run_name or runs.unique_run_name(
+    name = request.run_name or run_records.unique_run_name(
         project, f"{register_as or project.config.project.name}-{settings.method}"
     )
     licence = choice.licence or {}
     holdout = files_or_config(request.holdout, project.config.data.holdout)
-    return runs.create_run(
+    return run_records.create_run(
         project,
         name=name,
         method=settings.method,
@@ -126,11 +133,11 @@ def _open_run(inputs: RunInputs, environment: dict[str, Any]) -> runs.RunInfo:
         forced=bool(force_reasons),
         force_reason="; ".join(force_reasons) or None,
         licence_override=licence if licence.get("overridden") else None,
-        output_dir=str(runs.run_dir(project, name)),
+        output_dir=str(run_records.run_dir(project, name)),
     )
 
 
-def _train(inputs: RunInputs, accelerator: Any, info: runs.RunInfo) -> tuple[Any, Path, Any]:
+def _train(inputs: RunInputs, accelerator: Any, info: run_records.RunInfo) -> tuple[Any, Path, Any]:
 
     from tuneloop.train.modeling import load_for_training, supports_label_logits
 
@@ -145,7 +152,7 @@ def _train(inputs: RunInputs, accelerator: Any, info: runs.RunInfo) -> tuple[Any
         inputs.choice.resolved, settings, device=accelerator.device.type, tokenizer=tokenizer,
         model_dtype=project.config.model.dtype,
     )  # fmt: skip
-    optimizer, scheduler = optimizer_and_scheduler(trained.model, settings, len(prepared.plan.steps))
+    optimizer, scheduler = optimizer_and_scheduler(trained.model, settings, len(inputs.plan.steps))
     model, optimizer = accelerator.prepare(trained.model, optimizer)
     accelerator.register_for_checkpointing(scheduler)
     full_logits = not supports_label_logits(trained.model)
@@ -160,7 +167,7 @@ def _train(inputs: RunInputs, accelerator: Any, info: runs.RunInfo) -> tuple[Any
         "full_logits": full_logits,
     }
     reference = eval_reference = None
-    if settings.method in NEEDS_REFERENCE:
+    if get_method(settings.method).needs_reference:
         reference = _reference(model, prepared.items, run_dir / "reference.pt", accelerator, common)
         if prepared.eval_items:
             eval_reference = _reference(
@@ -170,8 +177,8 @@ def _train(inputs: RunInputs, accelerator: Any, info: runs.RunInfo) -> tuple[Any
     start = _resume_point(inputs, accelerator, info, model, optimizer, scheduler, checkpoint_root)
 
     def log_metrics(step: int, values: dict[str, float]) -> None:
-        runs.append_metrics(project, info.id, step, values)
-        runs.log_event(run_dir, "metrics", step=step, **values)
+        run_records.append_metrics(project, info.id, step, values)
+        run_records.log_event(run_dir, "metrics", step=step, **values)
         if settings.report_to:
             accelerator.log(values, step=step)
 
@@ -181,7 +188,7 @@ def _train(inputs: RunInputs, accelerator: Any, info: runs.RunInfo) -> tuple[Any
         optimizer=optimizer,
         scheduler=scheduler,
         items=prepared.items,
-        plan=prepared.plan,
+        plan=inputs.plan,
         settings=settings,
         pad_id=tokenizer.pad_token_id,
         checkpoint_root=checkpoint_root,
@@ -191,7 +198,7 @@ def _train(inputs: RunInputs, accelerator: Any, info: runs.RunInfo) -> tuple[Any
         full_logits=full_logits,
         log_metrics=log_metrics,
         probe=inputs.probe,
-        quiet=inputs.request.quiet,
+        progress=inputs.progress,
         start=start,
         crash_after_step=inputs.request.crash_after_step,
     )
@@ -206,7 +213,7 @@ def _train(inputs: RunInputs, accelerator: Any, info: runs.RunInfo) -> tuple[Any
     return loop_result, final_dir, trained
 
 
-def _resume_point(inputs: RunInputs, accelerator: Any, info: runs.RunInfo, model: Any, optimizer: Any,
+def _resume_point(inputs: RunInputs, accelerator: Any, info: run_records.RunInfo, model: Any, optimizer: Any,
                   scheduler: Any, checkpoint_root: Path) -> Any:  # fmt: skip
     """The newest checkpoint of a resumed run, loaded into model, optimizer and scheduler."""
     if inputs.resumed is None:
@@ -215,13 +222,12 @@ def _resume_point(inputs: RunInputs, accelerator: Any, info: runs.RunInfo, model
     start = None
     if latest is not None:
         start = load_checkpoint(latest, accelerator=accelerator, model=model, optimizer=optimizer,
-                                scheduler=scheduler, plan_digest=inputs.prepared.plan.digest)  # fmt: skip
+                                scheduler=scheduler, plan_digest=inputs.plan.digest)  # fmt: skip
     if accelerator.is_main_process:
-        runs.restart_run(inputs.project, info.name, start.step if start else 0)
-        runs.log_event(Path(info.output_dir), "resumed", step=start.step if start else 0)
-        if not inputs.request.quiet:
-            where = f"step {start.step}" if start else "the beginning (no checkpoint was written)"
-            err_console.print(f"resuming run {info.name} from {where}")
+        run_records.restart_run(inputs.project, info.name, start.step if start else 0)
+        run_records.log_event(Path(info.output_dir), "resumed", step=start.step if start else 0)
+        where = f"step {start.step}" if start else "the beginning (no checkpoint was written)"
+        inputs.progress.info(f"resuming run {info.name} from {where}")
     return start
 
 
@@ -273,7 +279,7 @@ def _reference(model: Any, items: list[Any], path: Path, accelerator: Any, commo
     return reference
 
 
-def optimizer_and_scheduler(model: Any, settings: Any, total_steps: int) -> tuple[Any, Any]:
+def optimizer_and_scheduler(model: Any, settings: TrainSettings, total_steps: int) -> tuple[Any, Any]:
     """AdamW at ``settings.learning_rate`` and the warm-up + decay schedule over ``total_steps``
     (the real run and the sweep's proxy runs alike)."""
     import torch
@@ -335,158 +341,3 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[f"{prefix}{key}"] = str(value)
     return flat
-
-
-def _finish(
-    inputs: RunInputs,
-    info: runs.RunInfo,
-    final_dir: Path,
-    trained: Any,
-    summary: dict[str, Any],
-    environment: dict[str, Any],
-    result: Any,
-) -> None:
-    """Register the version, write the report and close the run record."""
-    from tuneloop.registry import register_model_version
-    from tuneloop.train.report import write_training_report
-
-    project, request, settings, data, choice = (
-        inputs.project, inputs.request, inputs.settings, inputs.data, inputs.choice
-    )  # fmt: skip
-    tokenizer, prepared = inputs.tokenizer, inputs.prepared
-    name = request.register_as or info.config.get("register_as") or project.config.project.name
-    parent = choice.parent
-    stage = {
-        "run": info.name,
-        "method": settings.method,
-        "adapter": settings.adapter,
-        "dataset_digest": data.dataset_digest,
-    }
-    lineage = {
-        "run": info.name,
-        "method": settings.method,
-        "adapter": settings.adapter,
-        "dataset_version_id": data.dataset_version_id,
-        "dataset_digest": data.dataset_digest,
-        "base_reference": choice.base_reference,
-        "base_weights_sha256": choice.resolved.base_weights_sha256,
-        "chat_template_sha256": template_sha256(tokenizer),
-        "parent": parent.reference if parent else None,
-        "settings": settings.to_dict(),
-        "environment": environment.get("libraries", {}),
-        "licence": choice.licence,
-        "forced": info.forced,
-        "force_reason": info.force_reason,
-        "tag": request.tag or info.config.get("tag"),
-        "stages": [*(parent.lineage.get("stages", []) if parent else []), stage],
-        "trainable_parameters": trained.trainable_parameters,
-    }
-    version = register_model_version(
-        project,
-        name=name,
-        kind=trained.kind,
-        artifact_dir=final_dir,
-        base_reference=choice.base_reference,
-        base_weights_sha256=choice.resolved.base_weights_sha256,
-        run_id=info.id,
-        parent_version_id=parent.id if parent else None,
-        lineage=lineage,
-    )
-    result.model_version, result.model_version_id = version.reference, version.id
-    result.verdict = _verdict(inputs, info, summary)
-    saved = write_training_report(
-        project, info.name, settings, prepared, summary, lineage, version.reference, verdict=result.verdict
-    )
-    result.report_html = str(saved)
-    runs.finish_run(
-        project,
-        info.name,
-        "completed",
-        summary={
-            **summary,
-            "model_version": version.reference,
-            "report_html": str(saved),
-            "verdict": result.verdict.to_dict() if result.verdict else None,
-        },
-    )
-
-
-def _verdict(inputs: RunInputs, info: runs.RunInfo, summary: dict[str, Any], evaluation: Any = None) -> Any:
-    """Did it learn? (:mod:`tuneloop.train.verdict`) from every stored metric of the run (a resumed
-    run's history in the loop starts at the resume point), the early-stopping outcome and, once it has
-    run, the post-training evaluation. A failure here is reported, never fails the trained run."""
-    from tuneloop.train.verdict import training_verdict
-
-    try:
-        return training_verdict(
-            runs.metric_series(inputs.project, info.id),
-            steps=summary["steps"],
-            steps_per_epoch=inputs.prepared.plan.steps_per_epoch,
-            evaluation=evaluation,
-            fit_target=_fit_targets(inputs.project, evaluation),
-            stopped_early=bool(summary.get("stopped_early")),
-            best_step=summary.get("best_step"),
-            kept_best=bool(summary.get("kept_best")),
-        )
-    except Exception as exc:  # the run is trained and registered; the verdict is commentary
-        err_console.print(f"could not judge the run ({type(exc).__name__}: {exc})", markup=False)
-        return None
-
-
-def _fit_targets(project: Project, evaluation: Any) -> dict[str, float | None]:
-    """Each evaluated suite's fit target (its own, else ``eval.fit_target``; none for built-in suites)."""
-    from tuneloop.evaluate.gates import suite_fit_target
-    from tuneloop.evaluate.suites import load_suite
-
-    targets: dict[str, float | None] = {}
-    for outcome in getattr(evaluation, "outcomes", None) or []:
-        try:
-            targets[outcome.suite] = suite_fit_target(load_suite(outcome.suite, project), project)
-        except Exception:  # a suite that did not load is already reported as not run
-            targets[outcome.suite] = None
-    return targets
-
-
-def _judge_with_evaluation(
-    inputs: RunInputs, info: runs.RunInfo, summary: dict[str, Any], result: Any
-) -> None:
-    """The verdict again with the evaluation's primary metrics, into the run summary and the report."""
-    from tuneloop.registry import get_model_version
-    from tuneloop.train.report import write_training_report
-
-    verdict = _verdict(inputs, info, summary, result.evaluation)
-    if verdict is None:
-        return
-    result.verdict = verdict
-    runs.update_summary(inputs.project, info.name, {"verdict": verdict.to_dict()})
-    lineage = get_model_version(inputs.project, result.model_version).lineage
-    write_training_report(inputs.project, info.name, inputs.settings, inputs.prepared, summary, lineage,
-                          result.model_version, verdict=verdict)  # fmt: skip
-
-
-def post_train_evaluation(project: Project, model_version: str, *, quiet: bool = False) -> Any:
-    """Run the project's default eval suites on the new candidate (the evaluation stage's hook).
-
-    Skipped, with a note, when the project has no suites and no forgetting check; a failure inside
-    the evaluation is reported and does not undo the training run."""
-    evaluate = project.config.eval
-    if not evaluate.suites and not evaluate.default_suites and not evaluate.forgetting_check:
-        if not quiet:
-            err_console.print(
-                "no eval suites configured (eval.suites); skipping the post-training evaluation"
-            )
-        return None
-    from tuneloop.evaluate import run_default_suites
-
-    try:
-        outcome = run_default_suites(project, model_version, progress=not quiet)
-    except Exception as exc:  # the candidate is registered; `tuneloop eval run` can evaluate it later
-        err_console.print(
-            f"post-training evaluation failed ({type(exc).__name__}: {exc}); {model_version} is "
-            "registered, evaluate it with `tuneloop eval run`",
-            markup=False,
-        )
-        return {"error": f"{type(exc).__name__}: {exc}"}
-    if not quiet and hasattr(outcome, "render"):
-        err_console.print(outcome.render(), markup=False)
-    return outcome
