@@ -68,7 +68,7 @@ def per_item_loop(loaded, conversations, max_new_tokens: int) -> int:
     """The anchor: one generate call per item (same dtype, autocast and greedy settings)."""
     import torch
 
-    from tuneloop.models.loading import autocast_context
+    from tuneloop.models import autocast_context
 
     tokenizer, tokens = loaded.tokenizer, 0
     for conversation in conversations:
@@ -95,7 +95,7 @@ def batched(loaded, conversations, max_new_tokens: int, batch_size: int) -> int:
     from tuneloop.evaluate import GenerationSettings, generate_batch
 
     settings = GenerationSettings(max_new_tokens=max_new_tokens, batch_size=batch_size)
-    generations = generate_batch(loaded, conversations, settings, cache=None, progress=False)
+    generations = generate_batch(loaded, conversations, settings, cache=None)
     return sum(g.completion_tokens for g in generations)
 
 
@@ -113,8 +113,7 @@ def main() -> None:
         # On a shared, oversubscribed CPU, OpenMP threads spin-wait on each other; one thread is faster.
         torch.set_num_threads(args.threads)
 
-    from tuneloop.models.loading import cpu_supports_fast_bf16, load_model
-    from tuneloop.models.resolve import resolve_model
+    from tuneloop.models import cpu_supports_fast_bf16, load_model, resolve_model
 
     loaded = load_model(resolve_model("base:smollm2-135m-instruct"))
     conversations = prompts(args.items)

@@ -323,8 +323,7 @@ def tuneloop_overrides(learning_rate: float, examples_per_step: int, task: Task)
 
     if "examples_per_step" in TrainSection.model_fields:
         return {"learning_rate": learning_rate, "examples_per_step": examples_per_step}
-    from tuneloop.models.loading import load_tokenizer
-    from tuneloop.models.resolve import resolve_model
+    from tuneloop.models import load_tokenizer, resolve_model
     from tuneloop.train.tokenize import build_items
 
     base = resolve_model(task.project.config.model.base, task.project)
@@ -344,7 +343,7 @@ def run_tuneloop(
     task: Task, name: str, kind: str, overrides: dict[str, Any], args: argparse.Namespace
 ) -> RunResult:
     from tuneloop.console import stage_progress
-    from tuneloop.models.resolve import resolve_model
+    from tuneloop.models import resolve_model
     from tuneloop.train import get_run, train
 
     print(f"[{task.name}] {name}: training {len(task.train)} examples ...", flush=True)
@@ -443,7 +442,7 @@ def run_trl(
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
-    from tuneloop.models.resolve import ResolvedModel
+    from tuneloop.models import ResolvedModel
 
     name = "TRL as shipped" if as_shipped else "TRL, LoRA as its docs advise"
     print(f"[{task.name}] {name}: training {len(task.train)} examples ...", flush=True)
@@ -465,7 +464,7 @@ def run_trl(
         # The competent user: TRL's PEFT guide sets learning_rate 2e-4 for LoRA ("~10x the full
         # fine-tuning rate"; SFTConfig ships 2e-5), bf16 only where the hardware has it, and no
         # gradient checkpointing on a CPU, where memory is plentiful and recomputation costs a third.
-        from tuneloop.models.loading import cpu_supports_fast_bf16
+        from tuneloop.models import cpu_supports_fast_bf16
 
         options["learning_rate"] = TRL_LORA_LEARNING_RATE
         options["bf16"] = torch.cuda.is_available() or cpu_supports_fast_bf16()
@@ -547,14 +546,15 @@ def run_trl(
 
 def score(task: Task, run: RunResult, args: argparse.Namespace) -> None:
     """Greedy answers to every held-out prompt (the same generation path for every model)."""
+    from tuneloop.console import stage_progress
     from tuneloop.evaluate import GenerationSettings, generate_batch
-    from tuneloop.models.loading import load_model
+    from tuneloop.models import load_model
 
     began = time.perf_counter()
     loaded = load_model(run.model, dtype="float32")
     prompts = [messages(r, task.system)[:-1] for r in task.holdout]
     settings = GenerationSettings(max_new_tokens=task.max_new_tokens, batch_size=args.generate_batch)
-    answers = generate_batch(loaded, prompts, settings, progress=args.verbose)
+    answers = generate_batch(loaded, prompts, settings, progress=stage_progress(quiet=not args.verbose))
     hits = [task.correct(a.text, r) for a, r in zip(answers, task.holdout, strict=True)]
     run.accuracy = sum(hits) / max(1, len(hits))
     run.examples = [
@@ -578,7 +578,7 @@ def benchmark(
 ) -> dict[str, Any]:
     import torch
 
-    from tuneloop.models.resolve import resolve_model
+    from tuneloop.models import resolve_model
 
     print(f"\n===== {task.name}: {task.description} =====", flush=True)
     base = resolve_model(task.project.config.model.base, task.project)  # converts the bundled model once
@@ -872,7 +872,7 @@ def main(argv: list[str] | None = None) -> None:
     import torch
     import trl
 
-    from tuneloop.models.loading import cpu_supports_fast_bf16, quiet_transformers
+    from tuneloop.models import cpu_supports_fast_bf16, quiet_transformers
 
     quiet_transformers()
     began = time.perf_counter()

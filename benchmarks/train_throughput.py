@@ -335,9 +335,7 @@ def task_metric(
     from tuneloop.evaluate import GenerationSettings, generate_batch
 
     prompts = [with_system(r, system)[:-1] for r in holdout[:count]]
-    answers = generate_batch(
-        loaded, prompts, GenerationSettings(max_new_tokens=max_new_tokens, batch_size=8), progress=False
-    )
+    answers = generate_batch(loaded, prompts, GenerationSettings(max_new_tokens=max_new_tokens, batch_size=8))
     valid = category = priority = 0
     for record, answer in zip(holdout[:count], answers, strict=True):
         expected = json.loads(record.messages[-1].content)
@@ -357,7 +355,7 @@ def task_metric(
 def quality(
     project: Any, resolved: Any, holdout: list[Any], system: str, args: argparse.Namespace
 ) -> dict[str, float]:
-    from tuneloop.models.loading import load_model
+    from tuneloop.models import load_model
 
     loaded = load_model(resolved, dtype="float32", device="cpu")
     result = {"holdout_loss": holdout_loss(loaded, holdout, system)}
@@ -398,9 +396,13 @@ def main() -> None:
 
     import torch
 
-    from tuneloop.models.cost import count_parameters, measure_matmul_flops
-    from tuneloop.models.loading import cpu_supports_fast_bf16
-    from tuneloop.models.resolve import ResolvedModel, resolve_model
+    from tuneloop.models import (
+        ResolvedModel,
+        count_parameters,
+        cpu_supports_fast_bf16,
+        measure_matmul_flops,
+        resolve_model,
+    )
 
     torch.manual_seed(0)
     print(

@@ -10,7 +10,7 @@ import torch
 
 from tuneloop.config import LicenceOverride
 from tuneloop.errors import CheckFailed, InvalidInput
-from tuneloop.models.resolve import ResolvedModel
+from tuneloop.models import ResolvedModel
 from tuneloop.train import export_model, get_run, train
 
 
@@ -64,8 +64,7 @@ def test_exported_adapter_and_merged_weights_reload_with_identical_logits(train_
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from tuneloop.models.loading import load_model
-    from tuneloop.models.resolve import resolve_model
+    from tuneloop.models import load_model, resolve_model
 
     result = train(train_project, overrides={"max_steps": 3, "learning_rate": 0.05})
     loaded = load_model(resolve_model(result.model_version, train_project), dtype="float32", device="cpu")

@@ -90,7 +90,7 @@ def test_a_template_that_never_closes_assistant_turns_is_refused(train_project):
 
 def test_qlora_loads_the_base_in_4bit(tiny_model_dir):
     from tuneloop.config.train import TrainSection
-    from tuneloop.models.resolve import ResolvedModel
+    from tuneloop.models import ResolvedModel
     from tuneloop.train.modeling import load_for_training
     from tuneloop.train.settings import resolve_settings
 

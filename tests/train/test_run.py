@@ -233,7 +233,7 @@ def test_the_post_training_evaluation_hook_runs_the_default_suites(train_project
     monkeypatch.setattr(
         evaluate,
         "run_default_suites",
-        lambda project, reference, progress=True: calls.append(reference) or "table",
+        lambda project, reference, progress=None: calls.append(reference) or "table",
     )
     train_project.config.train.eval_after_train = True
     skipped = train(train_project, overrides={"max_steps": 1})  # no suites, no forgetting check

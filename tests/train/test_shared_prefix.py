@@ -10,7 +10,7 @@ import torch
 
 from tuneloop.config.train import PreferenceSettings
 from tuneloop.data.records import Conversation, Message, Preference, SourceRef
-from tuneloop.models.kv_cache import MIN_SHARED_PREFIX
+from tuneloop.models import MIN_SHARED_PREFIX
 from tuneloop.train.batching import collate
 from tuneloop.train.methods import get_method
 from tuneloop.train.objectives import label_log_probs

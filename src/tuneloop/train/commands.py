@@ -11,6 +11,8 @@ from rich.text import Text
 
 from tuneloop.config.train import TrainSection
 from tuneloop.console import JsonFlag, console, err_console, print_json, stage_progress
+from tuneloop.evaluate.commands_render import default_suites_text
+from tuneloop.evaluate.defaults import DefaultSuitesResult
 from tuneloop.train.methods import method_names
 
 
@@ -133,6 +135,8 @@ def train(
         )
         raise typer.Exit(130)
     evaluation = result.evaluation
+    if isinstance(evaluation, DefaultSuitesResult) and not json_output:
+        err_console.print(default_suites_text(evaluation), markup=False)
     if evaluation is not None and getattr(evaluation, "passed", None) is False:
         raise typer.Exit(1)
 

@@ -52,7 +52,7 @@ def export_model(
     overwrite: bool = False,
 ) -> ExportResult:
     """Export ``reference`` (``name:3``, ``name@alias`` ...) to ``output``."""
-    from tuneloop.models.resolve import resolve_model
+    from tuneloop.models import resolve_model
 
     resolved = resolve_model(reference, project)
     output = output.resolve()
@@ -109,7 +109,7 @@ def _copy_adapter(resolved: Any, staging: Path) -> None:
 def _hub_id(resolved: Any) -> str | None:
     if not resolved.catalog_id:
         return None
-    from tuneloop.models.catalog import get_entry
+    from tuneloop.models import get_entry
 
     return get_entry(resolved.catalog_id).hf_repo
 
@@ -118,7 +118,7 @@ def _merge(resolved: Any, staging: Path, dtype: str) -> None:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from tuneloop.models.loading import quiet_transformers, resolve_dtype
+    from tuneloop.models import quiet_transformers, resolve_dtype
 
     quiet_transformers()
     torch_dtype = "auto" if dtype == "auto" else resolve_dtype(dtype, "cpu")

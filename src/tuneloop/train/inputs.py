@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuneloop.config.train import TrainSection
 from tuneloop.errors import CheckFailed, InvalidInput, Location, NotFound
-from tuneloop.models.resolve import ResolvedModel
+from tuneloop.models import ResolvedModel
 from tuneloop.progress import SILENT, Progress
 from tuneloop.project import Project
 from tuneloop.store import sha256_bytes
@@ -87,7 +87,7 @@ class BaseChoice:
 
 def choose_base(project: Project, section: TrainSection) -> BaseChoice:
     """Resolve the starting weights and check the licence of the foundation model behind them."""
-    from tuneloop.models.resolve import resolve_model
+    from tuneloop.models import resolve_model
 
     if section.parent:
         from tuneloop.registry import get_model_version
@@ -100,8 +100,7 @@ def choose_base(project: Project, section: TrainSection) -> BaseChoice:
         choice = BaseChoice(resolved, project.config.model.base)
     catalog_id = resolved.catalog_id
     if catalog_id:
-        from tuneloop.models.catalog import get_entry
-        from tuneloop.models.licence import enforce_licence
+        from tuneloop.models import enforce_licence, get_entry
 
         choice.catalog_entry = get_entry(catalog_id)
         decision = enforce_licence(
@@ -255,7 +254,7 @@ def load_training_data(
         tokenizer=tokenizer,
         max_length=max_length,
         register=True,
-        quiet=progress is SILENT,
+        progress=progress,
     )
     version = result.dataset_version
     trained = {id(r) for r in result.training_records}

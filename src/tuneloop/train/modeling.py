@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuneloop.models.loading import quiet_transformers
-from tuneloop.models.resolve import ResolvedModel
+from tuneloop.models import ResolvedModel, quiet_transformers
 from tuneloop.train.settings import TrainSettings
 
 
@@ -29,7 +28,7 @@ class TrainableModel:
 
 def load_tokenizer_for_training(resolved: ResolvedModel, chat_template: str | None) -> Any:
     """The tokenizer of the parent version (if it carries one) or of the base model."""
-    from tuneloop.models.loading import load_tokenizer
+    from tuneloop.models import load_tokenizer
 
     adapter = resolved.adapter_path
     source = adapter if adapter and (adapter / "tokenizer_config.json").is_file() else resolved.base_path
@@ -75,7 +74,7 @@ def _weights_dtype(settings: TrainSettings, device: str, name: str) -> Any:
     """Trainable weights stay fp32 (speed comes from autocast); a frozen base on GPU may be bf16."""
     import torch
 
-    from tuneloop.models.loading import resolve_dtype
+    from tuneloop.models import resolve_dtype
 
     if name != "auto":
         return resolve_dtype(name, device)

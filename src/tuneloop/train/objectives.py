@@ -79,7 +79,7 @@ def label_logits(model: Any, batch: Batch, *, full_logits: bool = False, bf16: b
     A batch with a ``shared_prefix`` forwards that prefix once and the rows' suffixes from its KV
     cache (:mod:`tuneloop.train.prefix`), with the same loss and gradients.
     """
-    from tuneloop.models.loading import autocast_context
+    from tuneloop.models import autocast_context
     from tuneloop.train.prefix import shared_prefix_logits
 
     logits = None

@@ -227,7 +227,7 @@ def prepare(
     world_size: int = 1,
 ) -> Prepared:
     """Tokenize, plan the batches and run the pre-flight checks (no model weights are loaded)."""
-    from tuneloop.models.cost import count_parameters
+    from tuneloop.models import count_parameters
     from tuneloop.train.modeling import generation_eos_from_files
     from tuneloop.train.preflight import (
         check_end_of_turn,

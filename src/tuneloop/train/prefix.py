@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from tuneloop.models.kv_cache import MIN_SHARED_PREFIX, common_prefix_length, prefix_cache
+from tuneloop.models import MIN_SHARED_PREFIX, common_prefix_length, prefix_cache
 
 if TYPE_CHECKING:
     from tuneloop.train.batching import Batch
@@ -65,7 +65,7 @@ def shared_prefix_logits(model: Any, batch: Batch, *, bf16: bool = False) -> Any
     None when this model cannot share it (the caller then runs the plain forward)."""
     import torch
 
-    from tuneloop.models.loading import autocast_context
+    from tuneloop.models import autocast_context
 
     prefix = batch.shared_prefix
     if not prefix or batch.position_ids is not None or checkpointing_drops_cache(model):

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tuneloop.findings import Finding, Severity
-from tuneloop.models.chat_template import render_chat
-from tuneloop.models.cost import adapter_parameters, measure_matmul_flops, training_flops_per_token
+from tuneloop.models import adapter_parameters, measure_matmul_flops, render_chat, training_flops_per_token
 from tuneloop.train.batching import TrainingPlan
 from tuneloop.train.settings import TrainSettings, activation_bytes_per_token
 from tuneloop.train.tokenize import IGNORE, TokenizedSequence, TrainingItem

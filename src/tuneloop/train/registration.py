@@ -173,6 +173,4 @@ def post_train_evaluation(project: Project, model_version: str, *, progress: Pro
             "registered, evaluate it with `tuneloop eval run`"
         )
         return {"error": f"{type(exc).__name__}: {exc}"}
-    if hasattr(outcome, "render"):
-        progress.info(outcome.render())
     return outcome

@@ -227,7 +227,7 @@ def _bf16(policy: str, device: str) -> bool:
         import torch
 
         return bool(torch.cuda.is_bf16_supported())
-    from tuneloop.models.loading import cpu_supports_fast_bf16
+    from tuneloop.models import cpu_supports_fast_bf16
 
     return cpu_supports_fast_bf16()
 

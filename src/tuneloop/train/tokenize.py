@@ -119,7 +119,7 @@ class ChatRenderer:
         self, messages: list[Message], source: str, tools: list[dict[str, Any]] | None = None
     ) -> TokenizedSequence:
         """Every token of the rendered conversation is trained (``loss_masking: full``)."""
-        from tuneloop.models.chat_template import render_chat
+        from tuneloop.models import render_chat
 
         text = render_chat(self.tokenizer, messages_as_dicts(messages), tools=tools)
         ids = list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
