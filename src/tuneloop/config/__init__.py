@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from tuneloop.config._base import StrictModel
+from tuneloop.config.strict_model import StrictModel
 from tuneloop.config.data import DataSection
 from tuneloop.config.evaluate import EvalSection
 from tuneloop.config.loader import load_model_from_yaml, read_yaml, validate_data

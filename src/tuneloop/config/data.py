@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from tuneloop.config._base import StrictModel
+from tuneloop.config.strict_model import StrictModel
 
 
 class VolumeGate(StrictModel):

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from tuneloop.config._base import StrictModel
+from tuneloop.config.strict_model import StrictModel
 
 GateRuleName = Literal[
     "at_least",

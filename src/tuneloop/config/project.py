@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tuneloop.config._base import StrictModel
+from tuneloop.config.strict_model import StrictModel
 
 
 class IntendedUse(StrictModel):

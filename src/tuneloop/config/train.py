@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from tuneloop.config._base import StrictModel
+from tuneloop.config.strict_model import StrictModel
 
 LossMasking = Literal["assistant_only", "completion_only", "full"]
 Tracker = Literal["tensorboard", "mlflow", "wandb"]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ConfigDict, Field
 
-from tuneloop.config._base import StrictModel
+from tuneloop.config.strict_model import StrictModel
 from tuneloop.models import MIN_SHARED_PREFIX, common_prefix_length, prefix_cache
 
 if TYPE_CHECKING:

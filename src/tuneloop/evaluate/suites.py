@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from tuneloop.config import load_model_from_yaml
-from tuneloop.config._base import StrictModel
+from tuneloop.config.strict_model import StrictModel
 from tuneloop.config.evaluate import GateRule
 from tuneloop.errors import InvalidInput, Location, NotFound
 from tuneloop.evaluate.generation import GenerationSettings

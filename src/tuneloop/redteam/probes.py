@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from tuneloop.config._base import StrictModel
+from tuneloop.config.strict_model import StrictModel
 from tuneloop.config.loader import load_model_from_yaml, read_yaml, validate_data
 from tuneloop.errors import ConfigError, InvalidInput, Location, TuneloopError
 

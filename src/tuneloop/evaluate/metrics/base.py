@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from tuneloop.config._base import StrictModel
+from tuneloop.config.strict_model import StrictModel
 from tuneloop.errors import InvalidInput
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ import re
 import string
 from typing import Any
 
-from tuneloop.config._base import StrictModel
+from tuneloop.config.strict_model import StrictModel
 
 _FENCE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n(.*?)\n?\s*```\s*$", re.DOTALL)
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.IGNORECASE)
