@@ -10,7 +10,6 @@ from pathlib import Path
 
 from pydantic import Field
 
-from tuneloop.config.strict_model import StrictModel
 from tuneloop.config.data import DataSection
 from tuneloop.config.evaluate import EvalSection
 from tuneloop.config.loader import load_model_from_yaml, read_yaml, validate_data
@@ -20,6 +19,7 @@ from tuneloop.config.project import IntendedUse, ProjectSection, Scope
 from tuneloop.config.redteam import RedteamSection
 from tuneloop.config.serve import ServeSection
 from tuneloop.config.starter import starter_config_text
+from tuneloop.config.strict_model import StrictModel
 from tuneloop.config.train import LoraSettings, TrainSection
 
 CONFIG_FILENAME = "tuneloop.yaml"

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from tuneloop.config import load_model_from_yaml
-from tuneloop.config.strict_model import StrictModel
 from tuneloop.config.evaluate import GateRule
+from tuneloop.config.strict_model import StrictModel
 from tuneloop.errors import InvalidInput, Location, NotFound
 from tuneloop.evaluate.generation import GenerationSettings
 from tuneloop.evaluate.metrics import MetricOptions, outputs_of, parse_metric_options

@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from tuneloop.config.strict_model import StrictModel
 from tuneloop.config.loader import load_model_from_yaml, read_yaml, validate_data
+from tuneloop.config.strict_model import StrictModel
 from tuneloop.errors import ConfigError, InvalidInput, Location, TuneloopError
 
 Expected = Literal["refuse", "comply", "not_leak", "ignore_injection", "abstain", "stay_in_scope"]
