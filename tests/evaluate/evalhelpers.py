@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 SUPPORT_ROWS = [
     ("My card was charged twice", "billing", "high"),
@@ -46,3 +47,18 @@ primary_metric: category_accuracy
 gates:
   - {metric: category_accuracy, rule: better_than, baseline: foundation}
 """
+
+
+def register_two_versions(project: Any, artifact_dir: Path, base_dir: Path) -> None:
+    """Register ``proj:1`` and ``proj:2`` (the same weights; scripted answers tell them apart)."""
+    from tuneloop.registry import register_model_version
+
+    for _ in range(2):
+        register_model_version(
+            project,
+            name="proj",
+            kind="full",
+            artifact_dir=artifact_dir,
+            base_reference=str(base_dir),
+            base_weights_sha256="0" * 64,
+        )

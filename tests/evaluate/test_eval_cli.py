@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evalhelpers import SUPPORT_ROWS, answer
+from evalhelpers import SUPPORT_ROWS, answer, register_two_versions
 
 from tuneloop.project import Project
-from tuneloop.registry import register_model_version
 
 TRUTH = {q: (c, p) for q, c, p in SUPPORT_ROWS}
 
@@ -115,15 +114,7 @@ def test_bad_outputs_and_bad_suite_exit_2_with_location(cli, support_project: Pr
 def test_run_show_list_compare_and_gate(
     cli, support_project: Project, scripted_answers, lively_model_dir, lively_model_dir_2
 ) -> None:
-    for _ in range(2):
-        register_model_version(
-            support_project,
-            name="proj",
-            kind="full",
-            artifact_dir=lively_model_dir,
-            base_reference=str(lively_model_dir_2),
-            base_weights_sha256="0" * 64,
-        )
+    register_two_versions(support_project, lively_model_dir, lively_model_dir_2)
     scripted_answers(
         {
             "proj:1": lambda q: "nope",

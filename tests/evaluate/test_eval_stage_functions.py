@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from evalhelpers import SUPPORT_ROWS, answer
+from evalhelpers import SUPPORT_ROWS, answer, register_two_versions
 from sqlalchemy import func, select
 
 import tuneloop.evaluate as evaluate
 from tuneloop.progress import RecordingProgress
 from tuneloop.project import Project
-from tuneloop.registry import list_results, register_model_version
+from tuneloop.registry import list_results
 from tuneloop.store import EvalItemScoreRecord
 
 TRUTH = {q: (c, p) for q, c, p in SUPPORT_ROWS}
@@ -53,15 +53,7 @@ def last_id(project: Project) -> int:
 
 @pytest.fixture
 def versions(support_project: Project, scripted_answers, lively_model_dir, lively_model_dir_2) -> Project:
-    for _ in range(2):
-        register_model_version(
-            support_project,
-            name="proj",
-            kind="full",
-            artifact_dir=lively_model_dir,
-            base_reference=str(lively_model_dir_2),
-            base_weights_sha256="0" * 64,
-        )
+    register_two_versions(support_project, lively_model_dir, lively_model_dir_2)
     scripted_answers(
         {
             "proj:1": lambda q: "nope",
