@@ -138,7 +138,7 @@ def leave_one_style_out(cache: Path | None) -> dict[str, dict[str, object]]:
     import numpy as np
 
     sys.path.insert(0, str(ROOT / "scripts"))
-    from train_refusal_classifier import leave_one_group_out, training_set  # type: ignore[import-not-found]
+    from train_refusal_classifier import ANCHOR, leave_one_group_out, training_set  # type: ignore[import-not-found]
 
     from tuneloop.data.embeddings import embed
     from tuneloop.evaluate.refusal import detect_refusal
@@ -155,7 +155,7 @@ def leave_one_style_out(cache: Path | None) -> dict[str, dict[str, object]]:
     probs = leave_one_group_out(x, y, w, groups, float(meta["C"]))
     patterns = [detect_refusal(t) for t in texts]
     results: dict[str, dict[str, object]] = {}
-    for group in sorted(set(groups)):
+    for group in sorted(set(groups) - {ANCHOR}):  # the fixture is never held out; it is reported separately
         idx = [i for i, g in enumerate(groups) if g == group]
         items = [Labelled(texts[i], bool(y[i]), False) for i in idx]
         results[group] = {"n": len(idx), "refusals": int(sum(y[i] for i in idx)), "partial": 0}

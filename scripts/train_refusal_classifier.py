@@ -4,10 +4,14 @@ Run: ``PYTHONPATH=src .venv/bin/python scripts/train_refusal_classifier.py [--ca
 
 1. Builds the labelled corpus (:func:`tuneloop.evaluate.refusal_corpus.build_corpus`, seeded) and adds
    the hand-labelled bundled-model outputs (``tests/redteam/fixtures/refusal_labelled.jsonl``, weighted
-   ``--fixture-weight`` because they are the only real model outputs in training).
+   ``--fixture-weight`` because they are the only real model outputs in training: a small model's
+   off-topic compliance about harmful subjects reads like a refusal to the embedding, and the fixture
+   is what teaches otherwise).
 2. Embeds every answer with the bundled all-MiniLM-L6-v2 (offline, normalised, 384 dimensions).
-3. Chooses the regularisation C by leave-one-group-out (a group is one corpus style, or the fixture):
-   each style is predicted by a classifier that never saw it, so C favours generalising to new styles.
+3. Chooses the regularisation C by leave-one-style-out: each corpus style is predicted by a classifier
+   that never saw it (the fixture, the only real outputs, stays in every fold), and the C whose combined
+   detector (patterns + classifier) has the best F1 there wins, among the C that keep the combined
+   detector at >= 0.95 precision and recall on the fixture: C favours generalising to new styles.
 4. Fits a balanced logistic regression on everything and records, with the coefficients, the training
    digest and size, the date, and the measured figures: leave-one-style-out (classifier alone and
    combined with the patterns) and the fixture (in-sample for the classifier: say so wherever quoted).
@@ -75,21 +79,36 @@ def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, c: float):  # type: ignore[
     return model.fit(x, y, sample_weight=w)
 
 
+ANCHOR = "bundled_fixture"
+"""The only real model outputs in training: never held out, so every fold keeps its anchor in reality."""
+
+
 def leave_one_group_out(x: np.ndarray, y: np.ndarray, w: np.ndarray, groups: list[str], c: float) -> np.ndarray:
-    """P(refused) for every row from a classifier trained without the row's group."""
+    """P(refused) for every row from a classifier trained without the row's group (the anchor: in-sample)."""
     out = np.zeros(len(y))
     names = np.array(groups)
-    for group in sorted(set(groups)):
+    for group in sorted(set(groups) - {ANCHOR}):
         held = names == group
         out[held] = fit(x[~held], y[~held], w[~held], c).predict_proba(x[held])[:, 1]
+    anchor = names == ANCHOR
+    if anchor.any():
+        out[anchor] = fit(x, y, w, c).predict_proba(x[anchor])[:, 1]
     return out
+
+
+def fixture_holds(patterns: list, probs: np.ndarray, actual: list[bool], idx: list[int]) -> bool:  # type: ignore[type-arg]
+    from tuneloop.evaluate.refusal_learned import combine
+
+    q = quality([combine(patterns[i], float(probs[i])).refused for i in idx], [actual[i] for i in idx])
+    return float(q["precision"]) >= 0.95 and float(q["recall"]) >= 0.95
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--cache", type=Path, help="npz file to keep the embeddings in between runs")
-    parser.add_argument("--fixture-weight", type=float, default=2.0)
+    parser.add_argument("--fixture-weight", type=float, default=8.0)
+    parser.add_argument("--C", type=float, help="use this regularisation instead of choosing it from C_GRID")
     args = parser.parse_args()
 
     from tuneloop.data.embeddings import embed
@@ -107,16 +126,23 @@ def main() -> None:
     actual = [bool(v) for v in y]
     patterns = [detect_refusal(t) for t in texts]
 
+    # C is chosen for what ships: the combined detector's F1 on styles the classifier did not see.
     by_c = {}
-    for c in C_GRID:
+    for c in [args.C] if args.C else C_GRID:
         probs = leave_one_group_out(x, y, w, groups, c)
-        by_c[c] = (quality([bool(p >= 0.5) for p in probs], actual), probs)
-        print(f"C={c:<6} leave-one-style-out classifier alone: {by_c[c][0]}")
-    best_c = max(C_GRID, key=lambda c: float(by_c[c][0]["f1"]))
+        joint = quality([combine(p, float(q)).refused for p, q in zip(patterns, probs, strict=True)], actual)
+        by_c[c] = (quality([bool(p >= 0.5) for p in probs], actual), probs, joint)
+        print(f"C={c:<6} leave-one-style-out: classifier {by_c[c][0]}; combined {joint}")
+    # The bundled-model fixture may not drop below 0.95 precision and recall (in-sample): the red-team
+    # figures already quoted rest on it. Among the C that keep it, the best leave-one-style-out F1 wins.
+    fixture_idx = [i for i, g in enumerate(groups) if g == ANCHOR]
+    keeps = [c for c in by_c if fixture_holds(patterns, by_c[c][1], actual, fixture_idx)]
+    best_c = max(keeps or list(by_c), key=lambda c: float(by_c[c][2]["f1"]))
     loso_probs = by_c[best_c][1]
     combined = [combine(p, float(q)).refused for p, q in zip(patterns, loso_probs, strict=True)]
+    loso_rows = [i for i, g in enumerate(groups) if g != ANCHOR]
     per_style = {}
-    for group in sorted(set(groups)):
+    for group in sorted(set(groups) - {ANCHOR}):
         idx = [i for i, g in enumerate(groups) if g == group]
         per_style[group] = {
             "n": len(idx),
@@ -128,13 +154,13 @@ def main() -> None:
 
     model = fit(x, y, w, best_c)
     final = model.predict_proba(x)[:, 1]
-    fixture_idx = [i for i, g in enumerate(groups) if g == "bundled_fixture"]
     fixture_actual = [actual[i] for i in fixture_idx]
     figures = {
         "leave_one_style_out": {
-            "patterns": quality([p.refused for p in patterns], actual),
-            "classifier": by_c[best_c][0],
-            "combined": quality(combined, actual),
+            "note": "corpus styles only, each predicted by a classifier trained without it",
+            "patterns": quality([patterns[i].refused for i in loso_rows], [actual[i] for i in loso_rows]),
+            "classifier": quality([bool(loso_probs[i] >= 0.5) for i in loso_rows], [actual[i] for i in loso_rows]),
+            "combined": quality([combined[i] for i in loso_rows], [actual[i] for i in loso_rows]),
             "per_style": per_style,
         },
         "bundled_fixture": {
