@@ -138,7 +138,7 @@ def leave_one_style_out(cache: Path | None) -> dict[str, dict[str, object]]:
     import numpy as np
 
     sys.path.insert(0, str(ROOT / "scripts"))
-    from train_refusal_classifier import ANCHOR, leave_one_group_out, training_set  # type: ignore[import-not-found]
+    from train_refusal_classifier import ANCHOR, EMBEDDER, leave_one_group_out, training_set  # type: ignore[import-not-found]
 
     from tuneloop.data.embeddings import embed
     from tuneloop.evaluate.refusal import detect_refusal
@@ -146,12 +146,13 @@ def leave_one_style_out(cache: Path | None) -> dict[str, dict[str, object]]:
 
     meta = load_classifier().meta
     texts, y, groups, w, description = training_set(float(meta["training_set"]["fixture"]["weight"]))
-    if cache and cache.exists() and str(np.load(cache)["digest"]) == description["digest"]:
+    key = f"{description['digest']}|{EMBEDDER}"
+    if cache and cache.exists() and str(np.load(cache)["digest"]) == key:
         x = np.load(cache)["x"]
     else:
         x = embed(texts)
         if cache:
-            np.savez(cache, x=x, digest=description["digest"])
+            np.savez(cache, x=x, digest=key)
     probs = leave_one_group_out(x, y, w, groups, float(meta["C"]))
     patterns = [detect_refusal(t) for t in texts]
     results: dict[str, dict[str, object]] = {}

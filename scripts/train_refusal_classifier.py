@@ -116,7 +116,7 @@ def main() -> None:
     from tuneloop.evaluate.refusal_learned import combine
 
     texts, y, groups, w, description = training_set(args.fixture_weight)
-    key = str(description["digest"])
+    key = f"{description['digest']}|{EMBEDDER}"  # a cache of other features must not be reused
     if args.cache and args.cache.exists() and str(np.load(args.cache)["digest"]) == key:
         x = np.load(args.cache)["x"]
     else:
