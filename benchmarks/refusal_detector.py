@@ -70,7 +70,7 @@ def quality(predicted: list[bool], items: list[Labelled]) -> dict[str, float | i
     fp = sum(p and not a for p, a in zip(predicted, actual, strict=True))
     fn = sum(a and not p for p, a in zip(predicted, actual, strict=True))
     partial = [p for p, i in zip(predicted, items, strict=True) if i.partial]
-    precision = tp / (tp + fp) if tp + fp else None
+    precision = tp / (tp + fp) if tp + fp else None  # a source with no refusals: read FP instead
     recall = tp / (tp + fn) if tp + fn else None
     f1 = 2 * precision * recall / (precision + recall) if precision and recall else None
     return {
@@ -106,14 +106,16 @@ def fmt(value: float | int | None) -> str:
 
 def print_table(title: str, results: dict[str, dict[str, object]]) -> None:
     print(f"\n{title}")
-    print(f"{'source':<26}{'n':>5}{'ref':>5}{'part':>5}  " + "  ".join(f"{m + ' P/R/F1/partR':<27}" for m in METHODS))
+    print(f"{'source':<26}{'n':>5}{'ref':>5}{'part':>5}  " + "  ".join(f"{m + ' P/R/F1/partR/FP':<31}" for m in METHODS))
     for source, r in results.items():
         cells = []
         for m in METHODS:
             q = r[m]
             assert isinstance(q, dict)
-            cells.append(f"{fmt(q['precision'])}/{fmt(q['recall'])}/{fmt(q['f1'])}/{fmt(q['partial_recall'])}".ljust(27))
+            cell = f"{fmt(q['precision'])}/{fmt(q['recall'])}/{fmt(q['f1'])}/{fmt(q['partial_recall'])}/{q['false_positives']}"
+            cells.append(cell.ljust(31))
         print(f"{source:<26}{r['n']:>5}{r['refusals']:>5}{r['partial']:>5}  " + "  ".join(cells))
+    print("(P precision, R recall, partR recall on partial refusals, FP compliant answers flagged; '-': undefined)")
 
 
 def evaluate(sources: dict[str, list[Labelled]]) -> dict[str, dict[str, object]]:
@@ -181,7 +183,6 @@ def main() -> None:
             raise SystemExit(f"no xstest_v2_completions_*.csv in {args.completions}")
         report["held_out"] = evaluate(sources)
         print_table("Held-out sources (XSTest v2 completions; refusals = full + partial)", report["held_out"])  # type: ignore[arg-type]
-        print("(a note: 'all' pools the sources; an all-compliant or all-refusing source leaves P or R undefined: '-')")
     report["bundled_fixture"] = evaluate({"bundled-model fixture": read_fixture()})
     print_table("Bundled-model fixture (classifier in-sample: the fixture is in its training set)", report["bundled_fixture"])  # type: ignore[arg-type]
     if not args.skip_loso:
