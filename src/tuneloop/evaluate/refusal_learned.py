@@ -53,9 +53,13 @@ def load_classifier(path: str | None = None) -> RefusalClassifier:
     data = json.loads(Path(path or ARTIFACT).read_text(encoding="utf-8"))
     coef = np.asarray(data["coef"], dtype=np.float64)
     if coef.shape != (int(data["dimensions"]),):
-        raise ValueError(f"refusal classifier: {coef.shape[0]} coefficients, {data['dimensions']} dimensions declared")
+        raise ValueError(
+            f"refusal classifier: {coef.shape[0]} coefficients, {data['dimensions']} dimensions declared"
+        )
     meta = {k: v for k, v in data.items() if k not in ("coef", "intercept")}
-    return RefusalClassifier(coef=coef, intercept=float(data["intercept"]), embedder=str(data["embedder"]), meta=meta)
+    return RefusalClassifier(
+        coef=coef, intercept=float(data["intercept"]), embedder=str(data["embedder"]), meta=meta
+    )
 
 
 _status: dict[str, str | None] = {"unavailable": None}
@@ -76,7 +80,9 @@ def _embed(texts: list[str]) -> np.ndarray | None:
 
         return embed(texts)
     except Exception as error:  # any failure to load torch / the model must not break scoring
-        _status["unavailable"] = f"embedder unavailable ({type(error).__name__}: {error}); phrase patterns only"
+        _status["unavailable"] = (
+            f"embedder unavailable ({type(error).__name__}: {error}); phrase patterns only"
+        )
         _log.warning("refusal detector: %s", _status["unavailable"])
         return None
 
