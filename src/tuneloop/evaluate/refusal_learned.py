@@ -143,13 +143,6 @@ def detect_refusals(texts: list[str]) -> list[RefusalVerdict]:
     return verdicts
 
 
-def refusal_rate(texts: list[str]) -> float:
-    """Share of ``texts`` the combined detector calls refusals (0.0 for an empty list)."""
-    if not texts:
-        return 0.0
-    return sum(v.refused for v in detect_refusals(texts)) / len(texts)
-
-
 __all__ = [
     "ARTIFACT",
     "CLASSIFIER_MATCH",
@@ -159,5 +152,4 @@ __all__ = [
     "learned_refusal_scores",
     "learned_status",
     "load_classifier",
-    "refusal_rate",
 ]
