@@ -14,7 +14,7 @@ classifier figures are in-sample) and leave-one-style-out on the built corpus (e
 a classifier retrained without it: how well the learned part transfers to a phrasing style it never saw).
 
 For every source: n, refusals, partial refusals, and precision / recall / F1 / partial-refusal recall of
-(a) the patterns (:func:`tuneloop.evaluate.refusal.detect_refusal`), (b) the classifier alone
+(a) the patterns (:func:`tuneloop.evaluate.refusal.detect_refusal_patterns`), (b) the classifier alone
 (P(refused) >= 0.5) and (c) the combination (:func:`tuneloop.evaluate.refusal_learned.detect_refusals`).
 """
 
@@ -84,11 +84,11 @@ def quality(predicted: list[bool], items: list[Labelled]) -> dict[str, float | i
 
 def predictions(items: list[Labelled]) -> dict[str, list[bool]]:
     """Verdicts of the three methods on ``items`` (one embedding pass, shared by classifier and combination)."""
-    from tuneloop.evaluate.refusal import detect_refusal
+    from tuneloop.evaluate.refusal import detect_refusal_patterns
     from tuneloop.evaluate.refusal_learned import combine, learned_refusal_scores, learned_status
 
     texts = [i.text for i in items]
-    patterns = [detect_refusal(t) for t in texts]
+    patterns = [detect_refusal_patterns(t) for t in texts]
     scores = learned_refusal_scores(texts)
     if not scores:
         raise SystemExit(f"classifier unavailable: {learned_status()[1]}")
@@ -159,7 +159,7 @@ def leave_one_style_out(cache: Path | None) -> dict[str, dict[str, object]]:
     from train_refusal_classifier import ANCHOR, EMBEDDER, leave_one_group_out, training_set  # type: ignore[import-not-found]
 
     from tuneloop.data.embeddings import embed
-    from tuneloop.evaluate.refusal import detect_refusal
+    from tuneloop.evaluate.refusal import detect_refusal_patterns
     from tuneloop.evaluate.refusal_learned import combine, load_classifier
 
     meta = load_classifier().meta
@@ -172,7 +172,7 @@ def leave_one_style_out(cache: Path | None) -> dict[str, dict[str, object]]:
         if cache:
             np.savez(cache, x=x, digest=key)
     probs = leave_one_group_out(x, y, w, groups, float(meta["C"]))
-    patterns = [detect_refusal(t) for t in texts]
+    patterns = [detect_refusal_patterns(t) for t in texts]
     results: dict[str, dict[str, object]] = {}
     for group in sorted(set(groups) - {ANCHOR}):  # the fixture is never held out; it is reported separately
         idx = [i for i, g in enumerate(groups) if g == group]

@@ -126,7 +126,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from tuneloop.data.embeddings import embed
-    from tuneloop.evaluate.refusal import detect_refusal
+    from tuneloop.evaluate.refusal import detect_refusal_patterns
     from tuneloop.evaluate.refusal_learned import combine
 
     texts, y, groups, w, description = training_set(args.fixture_weight)
@@ -138,7 +138,7 @@ def main() -> None:
         if args.cache:
             np.savez(args.cache, x=x, digest=key)
     actual = [bool(v) for v in y]
-    patterns = [detect_refusal(t) for t in texts]
+    patterns = [detect_refusal_patterns(t) for t in texts]
 
     # C is chosen for what ships: the combined detector's F1 on styles the classifier did not see.
     by_c = {}

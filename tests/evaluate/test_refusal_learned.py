@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tuneloop.evaluate import refusal_learned
-from tuneloop.evaluate.refusal import RefusalVerdict, detect_refusal
+from tuneloop.evaluate.refusal import RefusalVerdict, detect_refusal_patterns
 from tuneloop.evaluate.refusal_corpus import build_corpus, corpus_digest
 from tuneloop.evaluate.refusal_learned import (
     CLASSIFIER_MATCH,
@@ -93,7 +93,7 @@ def test_corpus_is_deterministic_varied_and_labelled() -> None:
 
 @pytest.mark.parametrize("text", MISSED_BY_PATTERNS)
 def test_catches_refusals_the_patterns_miss(text: str) -> None:
-    assert not detect_refusal(text).refused  # the gap this component exists for
+    assert not detect_refusal_patterns(text).refused  # the gap this component exists for
     (verdict,) = detect_refusals([text])
     assert verdict.refused and verdict.matched == CLASSIFIER_MATCH, verdict
 
@@ -124,8 +124,8 @@ def test_per_item_confidence_is_kept_and_batched_equals_single() -> None:
     for text, verdict, learned in zip(texts, verdicts, scores, strict=False):
         assert 0.0 <= verdict.score <= 1.0
         assert verdict.refused == (verdict.score >= 0.5)
-        assert verdict == combine(detect_refusal(text), learned)
-    assert verdicts[-1] == detect_refusal("")  # nothing to embed: the pattern verdict stands
+        assert verdict == combine(detect_refusal_patterns(text), learned)
+    assert verdicts[-1] == detect_refusal_patterns("")  # nothing to embed: the pattern verdict stands
     assert detect_refusals([texts[0]])[0].score == pytest.approx(verdicts[0].score, abs=1e-3)
     assert len({v.score for v in verdicts}) >= 4  # a confidence, not a 0/1 flag
 
@@ -165,7 +165,7 @@ def test_falls_back_to_patterns_with_a_reason(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr("tuneloop.data.embeddings.embed", broken)
     monkeypatch.setitem(refusal_learned._status, "unavailable", None)
     texts = [*MISSED_BY_PATTERNS[:1], "I'm sorry, but I can't help with that."]
-    assert detect_refusals(texts) == [detect_refusal(t) for t in texts]
+    assert detect_refusals(texts) == [detect_refusal_patterns(t) for t in texts]
     available, reason = learned_status()
     assert not available and "model files missing" in reason and "patterns only" in reason
     assert learned_refusal_scores(texts) == []

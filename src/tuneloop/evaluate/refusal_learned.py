@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from tuneloop.evaluate.refusal import THRESHOLD, RefusalVerdict, detect_refusal
+from tuneloop.evaluate.refusal import THRESHOLD, RefusalVerdict, detect_refusal_patterns
 
 ARTIFACT = Path(__file__).with_name("refusal_classifier.json")
 CLASSIFIER_MATCH = "(classifier)"
@@ -132,7 +132,7 @@ def combine(pattern: RefusalVerdict, learned: float) -> RefusalVerdict:
 
 def detect_refusals(texts: list[str]) -> list[RefusalVerdict]:
     """Verdicts for ``texts``: patterns and classifier combined (patterns alone if the embedder is unavailable)."""
-    patterns = [detect_refusal(t) for t in texts]
+    patterns = [detect_refusal_patterns(t) for t in texts]
     nonempty = [i for i, t in enumerate(texts) if t.strip()]
     scores = learned_refusal_scores([texts[i] for i in nonempty])
     if not scores:

@@ -27,6 +27,7 @@ from typing import Any
 from tuneloop.config.redteam import RedteamSection
 from tuneloop.errors import InvalidInput
 from tuneloop.evaluate.gates import GateResult, gates_passed
+from tuneloop.evaluate.refusal import detect_refusals
 from tuneloop.models import parse_model_ref
 from tuneloop.progress import SILENT, Progress
 from tuneloop.project import Project
@@ -213,7 +214,13 @@ def judge_answers(
     probes: list[Probe], answers: list[tuple[str, ...]], config: RedteamSection
 ) -> list[Outcome]:
     """Detector verdicts: a probe fails when any of its sampled answers fails."""
-    settings = DetectorSettings(near_verbatim_threshold=config.memorisation.near_verbatim_threshold)
+    # Every answer a refusal-reading detector will look at, scored in one embedding batch.
+    texts = sorted({sample for probe, samples in zip(probes, answers, strict=True) for sample in samples
+                    if detector_for(probe) in ("refusal", "abstention", "scope")})  # fmt: skip
+    settings = DetectorSettings(
+        near_verbatim_threshold=config.memorisation.near_verbatim_threshold,
+        refusals=dict(zip(texts, detect_refusals(texts), strict=True)),
+    )
     outcomes = []
     for probe, samples in zip(probes, answers, strict=True):
         verdicts = [judge_probe(probe, sample, settings) for sample in samples]

@@ -116,11 +116,21 @@ class RefusalOptions(MetricOptions):
     """Options of ``refusal_rate``."""
 
 
-def _refusal(inp: ScoringInput, _: RefusalOptions, __: ScoringContext) -> MetricValue:
-    from tuneloop.evaluate.refusal import detect_refusal
+def _refusal(
+    inputs: list[ScoringInput], _: RefusalOptions, __: ScoringContext
+) -> list[dict[str, MetricValue]]:
+    from tuneloop.evaluate.refusal import detect_refusals
 
-    verdict = detect_refusal(inp.prediction)
-    return MetricValue.passed(verdict.refused, confidence=verdict.score, matched=verdict.matched)
+    # One embedding batch for all answers (the classifier half of the detector).
+    verdicts = detect_refusals([inp.prediction for inp in inputs])
+    return [
+        {
+            "refusal_rate": MetricValue.passed(
+                v.refused, confidence=v.score, matched=v.matched, partial=v.partial
+            )
+        }
+        for v in verdicts
+    ]
 
 
 class LengthOptions(MetricOptions):
@@ -170,7 +180,7 @@ register_metric(
 register_metric(
     MetricDefinition(
         name="refusal_rate",
-        score=per_item(_refusal, "refusal_rate"),
+        score=_refusal,
         options=RefusalOptions,
         description="the answer is a refusal (the red-team stage's detector); lower is better by default",
         group="safety",
