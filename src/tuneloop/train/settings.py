@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneloop.config.train import LossMasking, PreferenceSettings, TrainSection
-from tuneloop.machine import THREADS_ENV, available_cores, threads_override
+from tuneloop import machine
 from tuneloop.train.batching import TrainingPlan
 from tuneloop.train.methods import RateInputs, available_methods, get_method
 from tuneloop.train.tokenize import TrainingItem
@@ -237,10 +237,10 @@ def _threads(configured: int | None, local_world_size: int) -> tuple[int, str | 
     available shared among this machine's processes; with how it was derived (None: configured)."""
     if configured is not None:
         return configured, None
-    override = threads_override()
+    override = machine.threads_override()
     if override is not None:
-        return override, f"{override}: {THREADS_ENV}"
-    threads = max(1, available_cores() // max(1, local_world_size))
+        return override, f"{override}: {machine.THREADS_ENV}"
+    threads = max(1, machine.available_cores() // max(1, local_world_size))
     return threads, f"{threads}: cores available / processes on this machine"
 
 
