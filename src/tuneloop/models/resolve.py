@@ -2,9 +2,10 @@
 versions) an adapter.
 
 Base models are made local once ("pulled"): the bundled model is converted from GGUF once per machine
-into the user's model cache (shared by every project), a catalog or hub model is taken from the local Hugging Face cache (or downloaded when the network allows), a directory
-is used in place. Registered versions (``name:3``, ``name@production``) are looked up in the registry,
-which returns plain records; this module turns them into weights, pulling their base model if needed.
+into the user's model cache (shared by every project), a catalog or hub model is taken from the local
+Hugging Face cache (or downloaded when the network allows), a directory is used in place. Registered
+versions (``name:3``, ``name@production``) are looked up in the registry, which returns plain
+records; this module turns them into weights, pulling their base model if needed.
 """
 
 from __future__ import annotations

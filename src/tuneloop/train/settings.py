@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tuneloop.config.train import LossMasking, PreferenceSettings, TrainSection
 from tuneloop import machine
+from tuneloop.config.train import LossMasking, PreferenceSettings, TrainSection
 from tuneloop.train.batching import TrainingPlan
 from tuneloop.train.methods import RateInputs, available_methods, get_method
 from tuneloop.train.tokenize import TrainingItem
@@ -110,9 +110,9 @@ def resolve_settings(
     if checkpointing is None:
         checkpointing = device == "cuda" and section.adapter in ("full", "qlora")
         derived["gradient_checkpointing"] = f"{checkpointing}: on for full/qlora on GPU, else off"
-    threads, why = _threads(section.threads, local_world_size)
-    if why:
-        derived["threads"] = why
+    threads, threads_why = _threads(section.threads, local_world_size)
+    if threads_why:
+        derived["threads"] = threads_why
     micro = section.micro_batch_tokens
     if micro is None:
         micro, why = derive_micro_batch_tokens(model_dir, device=device, checkpointing=checkpointing)
