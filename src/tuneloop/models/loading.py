@@ -77,7 +77,8 @@ def quiet_transformers() -> None:
 
     Covers transformers ("Loading checkpoint shards", with huggingface_hub's download bars), datasets
     ("Map", "Generating train split"; through its environment variable while it is not imported yet)
-    and sentence-transformers ("Batches": shown by default only when its logger is at INFO). The GGUF
+    and sentence-transformers ("Batches": shown by default only when its logger is at INFO), and
+    bitsandbytes' import-time warnings. Call it before importing those libraries. The GGUF
     reader's bar ignores all of these; the bundled model's conversion replaces it with a task of its
     own (:mod:`tuneloop.models.bundled`). A variable the user set explicitly is left alone.
     """
@@ -93,6 +94,9 @@ def quiet_transformers() -> None:
     if "datasets" in sys.modules and os.environ["HF_DATASETS_DISABLE_PROGRESS_BARS"] == "1":
         sys.modules["datasets"].disable_progress_bars()
     logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
+    # bitsandbytes (imported by sentence-transformers and PEFT) warns on import about an optional
+    # CPU kernel package on AVX512-BF16 machines; nothing a tuneloop user can or need act on.
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     # PEFT still calls transformers' deprecated ``is_gradient_checkpointing``; the warning is not the user's.
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
