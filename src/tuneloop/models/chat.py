@@ -116,5 +116,5 @@ def chat_with_model(
     if system is None:
         system = config.project.system_prompt
     with progress.task(f"loading {reference} ..."):
-        loaded = load_model(resolve_model(reference, project), dtype=config.model.dtype)
+        loaded = load_model(resolve_model(reference, project, progress=progress), dtype=config.model.dtype)
     return chat_once(loaded, prompt, system, settings, on_piece)

@@ -157,8 +157,9 @@ def pull(
 
     project = Project.open_optional()
     reference = reference or config_of(project).model.base
-    with stage_progress(quiet=json_output).task(f"pulling {reference} ..."):
-        resolved = pull_base_model(reference, project)
+    progress = stage_progress(quiet=json_output)
+    with progress.task(f"pulling {reference} ..."):
+        resolved = pull_base_model(reference, project, progress=progress)
     payload = {
         "reference": resolved.reference,
         "path": str(resolved.base_path),

@@ -71,13 +71,45 @@ class LoadedModel:
 
 
 def quiet_transformers() -> None:
-    """Silence transformers' per-load progress bars and info logs; tuneloop shows its own progress."""
+    """Silence third-party progress bars and info logs where models and data load: tuneloop reports
+    through its own :class:`~tuneloop.progress.Progress`, and a foreign tqdm bar in the middle of a
+    verb's output is noise (or garbage in a log).
+
+    Covers transformers ("Loading checkpoint shards", with huggingface_hub's download bars), datasets
+    ("Map", "Generating train split"; through its environment variable while it is not imported yet)
+    and sentence-transformers ("Batches": shown by default only when its logger is at INFO), and
+    bitsandbytes' import-time warnings. Call it before importing those libraries. The GGUF
+    reader's bar ignores all of these; the bundled model's conversion replaces it with a task of its
+    own (:mod:`tuneloop.models.bundled`). A variable the user set explicitly is left alone.
+    """
+    import logging
+    import os
+    import sys
+
     from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()
+    hf_logging.disable_progress_bar()  # also huggingface_hub's bars
     hf_logging.set_verbosity_error()
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    if "datasets" in sys.modules and os.environ["HF_DATASETS_DISABLE_PROGRESS_BARS"] == "1":
+        sys.modules["datasets"].disable_progress_bars()
+    logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
+    # bitsandbytes (imported by sentence-transformers and PEFT) warns on import about an optional
+    # CPU kernel package on AVX512-BF16 machines; nothing a tuneloop user can or need act on.
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     # PEFT still calls transformers' deprecated ``is_gradient_checkpointing``; the warning is not the user's.
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+
+
+def apply_thread_override() -> None:
+    """Size torch's CPU thread pool to ``TUNELOOP_THREADS`` if it is set (else torch's default)."""
+    from tuneloop.machine import threads_override
+
+    threads = threads_override()
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 def load_tokenizer(model_dir: Path, chat_template: str | None = None) -> Any:
@@ -99,10 +131,15 @@ def load_model(
     device: str | None = None,
     chat_template: str | None = None,
 ) -> LoadedModel:
-    """Load base weights (and the adapter of a fine-tuned version) in eval mode."""
+    """Load base weights (and the adapter of a fine-tuned version) in eval mode.
+
+    ``TUNELOOP_THREADS``, when set, sizes torch's CPU thread pool for what runs on the model
+    (evaluation, red-teaming, chat), as it does for training.
+    """
     from transformers import AutoModelForCausalLM
 
     quiet_transformers()
+    apply_thread_override()
     device = device or pick_device()
     # transformers' and PEFT's model classes differ; both are used only through their shared methods.
     model: Any = AutoModelForCausalLM.from_pretrained(resolved.base_path, dtype=resolve_dtype(dtype, device))

@@ -1,10 +1,11 @@
 """The one resolver: a model reference becomes local files, base weights plus (for fine-tuned
 versions) an adapter.
 
-Base models are made local once ("pulled"): the bundled model is converted from GGUF, a catalog or hub
-model is taken from the local Hugging Face cache (or downloaded when the network allows), a directory
-is used in place. Registered versions (``name:3``, ``name@production``) are looked up in the registry,
-which returns plain records; this module turns them into weights, pulling their base model if needed.
+Base models are made local once ("pulled"): the bundled model is converted from GGUF once per machine
+into the user's model cache (shared by every project), a catalog or hub model is taken from the local
+Hugging Face cache (or downloaded when the network allows), a directory is used in place. Registered
+versions (``name:3``, ``name@production``) are looked up in the registry, which returns plain
+records; this module turns them into weights, pulling their base model if needed.
 """
 
 from __future__ import annotations
@@ -17,14 +18,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from tuneloop.errors import InvalidInput, NotFound
-from tuneloop.models.bundled import (
-    BUNDLED_CATALOG_ID,
-    convert_bundled_model,
-    read_manifest,
-    weights_sha256,
-)
+from tuneloop.models.bundled import BUNDLED_CATALOG_ID, bundled_model_dir, read_manifest, weights_sha256
 from tuneloop.models.cost import count_parameters
-from tuneloop.project import Project, model_cache_dir
+from tuneloop.progress import SILENT, Progress
+from tuneloop.project import Project, legacy_model_cache_dir
 from tuneloop.refs import ModelRef, parse_model_ref
 from tuneloop.registry import ModelVersionInfo, get_model_version
 from tuneloop.store import BaseModelRecord, sha256_bytes
@@ -60,27 +57,32 @@ class ResolvedModel:
         return sha256_bytes("|".join(parts).encode())[:16]
 
 
-def resolve_model(reference: str, project: Project | None = None) -> ResolvedModel:
+def resolve_model(
+    reference: str, project: Project | None = None, *, progress: Progress = SILENT
+) -> ResolvedModel:
     """Resolve ``reference`` to local files, pulling a base model if needed.
 
-    Relative directories are read from the project root (config values are relative to it).
+    Relative directories are read from the project root (config values are relative to it). A first
+    pull of the bundled model converts it (about a minute), reported as a task of ``progress``.
     """
     ref = parse_model_ref(reference, project.root if project else None)
     if ref.kind in ("version", "alias"):
         if project is None:
             raise NotFound("no_project", f"'{reference}' names a registered model; run inside a project")
-        return _resolve_registered(project, ref)
-    return pull_base_model(ref, project)
+        return _resolve_registered(project, ref, progress)
+    return pull_base_model(ref, project, progress=progress)
 
 
-def pull_base_model(reference: str | ModelRef, project: Project | None) -> ResolvedModel:
+def pull_base_model(
+    reference: str | ModelRef, project: Project | None, *, progress: Progress = SILENT
+) -> ResolvedModel:
     """Make a base model available locally and record it in the project's store (if any).
 
     A string is parsed relative to the current directory (``tuneloop models pull ./dir``).
     """
     ref = reference if isinstance(reference, ModelRef) else parse_model_ref(reference)
     if ref.kind == "base":
-        resolved = _pull_catalog_model(ref, project)
+        resolved = _pull_catalog_model(ref, project, progress)
     elif ref.kind == "path":
         resolved = _local_dir(ref, Path(ref.name))
     elif ref.kind == "hub":
@@ -95,7 +97,7 @@ def pull_base_model(reference: str | ModelRef, project: Project | None) -> Resol
     return resolved
 
 
-def _resolve_registered(project: Project, ref: ModelRef) -> ResolvedModel:
+def _resolve_registered(project: Project, ref: ModelRef, progress: Progress) -> ResolvedModel:
     """Local files of a registered version: its base model plus its adapter, or its full weights."""
     info = get_model_version(project, ref)
     artifact = _artifact_dir(project, info)
@@ -110,7 +112,7 @@ def _resolve_registered(project: Project, ref: ModelRef) -> ResolvedModel:
             label=info.reference,
             lineage=lineage,
         )
-    base = pull_base_model(parse_model_ref(info.base_reference, project.root), project)
+    base = pull_base_model(parse_model_ref(info.base_reference, project.root), project, progress=progress)
     return ResolvedModel(
         reference=ref.raw,
         base_path=base.base_path,
@@ -132,12 +134,13 @@ def _artifact_dir(project: Project, info: ModelVersionInfo) -> Path:
     return artifact
 
 
-def _pull_catalog_model(ref: ModelRef, project: Project | None) -> ResolvedModel:
+def _pull_catalog_model(ref: ModelRef, project: Project | None, progress: Progress) -> ResolvedModel:
     from tuneloop.models.catalog import get_entry
 
     entry = get_entry(ref.name)
     if entry.id == BUNDLED_CATALOG_ID:
-        target = convert_bundled_model(model_cache_dir(project) / entry.id)
+        adopt = [legacy_model_cache_dir(project) / entry.id] if project is not None else []
+        target = bundled_model_dir(adopt=adopt, progress=progress)
         manifest = read_manifest(target) or {}
         return ResolvedModel(
             reference=ref.raw,

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tuneloop.errors import InvalidInput, Location
+from tuneloop.machine import cpu_contention
+from tuneloop.progress import Progress
 from tuneloop.train import run_records
 from tuneloop.train.checkpoint import latest_checkpoint, load_checkpoint
 from tuneloop.train.distributed import on_main_process
@@ -52,6 +54,8 @@ def execute(inputs: RunInputs, *, state: Any, result: TrainResult) -> TrainResul
         if settings.report_to:
             accelerator.init_trackers(info.name, config=_flat(settings.to_dict()))
         torch.set_num_threads(settings.threads)
+        if state.is_main_process and accelerator.device.type == "cpu" and not settings.sweep:
+            warn_if_cpu_busy(inputs.progress, settings.threads)  # a sweep warned before its proxies
         set_seed(settings.seed)
         loop_result, final_dir, trained = _train(inputs, accelerator, info)
         if settings.report_to:
@@ -88,6 +92,12 @@ def execute(inputs: RunInputs, *, state: Any, result: TrainResult) -> TrainResul
         if result.evaluation is not None:
             judge_with_evaluation(inputs, info, summary, result, model_version)
     return result
+
+
+def warn_if_cpu_busy(progress: Progress, threads: int) -> None:
+    """Say so when other processes occupy the cores training is about to use (CPU training only)."""
+    if message := cpu_contention(threads):
+        progress.warning(message)
 
 
 def _open_run(inputs: RunInputs, environment: dict[str, Any]) -> run_records.RunInfo:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tuneloop import machine
 from tuneloop.config.train import LossMasking, PreferenceSettings, TrainSection
 from tuneloop.train.batching import TrainingPlan
 from tuneloop.train.methods import RateInputs, available_methods, get_method
@@ -110,9 +110,9 @@ def resolve_settings(
     if checkpointing is None:
         checkpointing = device == "cuda" and section.adapter in ("full", "qlora")
         derived["gradient_checkpointing"] = f"{checkpointing}: on for full/qlora on GPU, else off"
-    threads = section.threads or max(1, _available_cores() // max(1, local_world_size))
-    if section.threads is None:
-        derived["threads"] = f"{threads}: cores available / processes on this machine"
+    threads, threads_why = _threads(section.threads, local_world_size)
+    if threads_why:
+        derived["threads"] = threads_why
     micro = section.micro_batch_tokens
     if micro is None:
         micro, why = derive_micro_batch_tokens(model_dir, device=device, checkpointing=checkpointing)
@@ -232,11 +232,16 @@ def _bf16(policy: str, device: str) -> bool:
     return cpu_supports_fast_bf16()
 
 
-def _available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+def _threads(configured: int | None, local_world_size: int) -> tuple[int, str | None]:
+    """torch threads per process: ``train.threads``, else ``TUNELOOP_THREADS``, else the cores
+    available shared among this machine's processes; with how it was derived (None: configured)."""
+    if configured is not None:
+        return configured, None
+    override = machine.threads_override()
+    if override is not None:
+        return override, f"{override}: {machine.THREADS_ENV}"
+    threads = max(1, machine.available_cores() // max(1, local_world_size))
+    return threads, f"{threads}: cores available / processes on this machine"
 
 
 def activation_bytes_per_token(model_dir: Path, *, checkpointing: bool) -> int:

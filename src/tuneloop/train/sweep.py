@@ -69,6 +69,10 @@ def sweep_learning_rate(inputs: RunInputs, *, progress: Progress = SILENT) -> li
             "--sweep lr scores each rate by its holdout loss: give holdout data (data.holdout or --holdout)",
             Location(field="--sweep"),
         )
+    if not _on_gpu():
+        from tuneloop.train.session import warn_if_cpu_busy
+
+        warn_if_cpu_busy(progress, settings.threads)
     items, plan = proxy_plan(prepared.items, settings, len(inputs.plan.steps))
     eval_items = prepared.eval_items[:PROXY_EVAL_EXAMPLES]
     centre = settings.learning_rate
@@ -150,3 +154,9 @@ def _proxy_run(inputs: RunInputs, rate: float, items: list[Any], eval_items: lis
         except FloatingPointError:
             return math.inf
     return float(result.metrics["eval_loss"])
+
+
+def _on_gpu() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
