@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tuneloop.data.conflicts import find_conflicts, looks_like_labels
+from tuneloop.data.conflicts import find_conflicts
 from tuneloop.data.dedup import find_duplicates
 from tuneloop.data.findings import where
 from tuneloop.data.template import percentiles, token_report
@@ -164,6 +164,7 @@ def conflicts(ctx: CheckContext) -> None:
         ctx.settings.dedup,
         use_embeddings=ctx.use_embeddings,
         index=ctx.index,
+        labels=ctx.answers_are_labels,
     )
     involved = sum(len(c.indices) for c in found)
     share = involved / len(records) if records else 0.0
@@ -171,7 +172,7 @@ def conflicts(ctx: CheckContext) -> None:
         "groups": len(found),
         "examples": involved,
         "share": share,
-        "answers_are_labels": looks_like_labels([response_text(r) for r in records if response_text(r)], ctx.settings.conflicts.max_label_values),
+        "answers_are_labels": ctx.answers_are_labels,
         "items": [
             {"kind": c.kind, "reason": c.reason, "prompt": preview(prompt_text(records[c.indices[0]])),
              "examples": [{**where(records[i]), "answer": preview(response_text(records[i]), 60)} for i in c.indices[:10]]}

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuneloop.config.train import derive_epochs, derive_examples_per_step
 from tuneloop.data.balance import answer_shares, tag_distribution
-from tuneloop.data.conflicts import free_text_parts, looks_like_labels
+from tuneloop.data.conflicts import free_text_parts
 from tuneloop.data.contamination import holdout_contamination
 from tuneloop.data.diversity import (
     embedding_clusters,
@@ -25,18 +25,23 @@ if TYPE_CHECKING:
 
 def diversity(ctx: CheckContext) -> None:
     limits = ctx.settings.diversity
-    answers = [response_text(r) for r in ctx.records]
+    # records reported one by one (runaway answers) stay out of the corpus figures they would decide
+    kept = [r for i, r in enumerate(ctx.records) if i not in ctx.repetitive]
     prompts = [prompt_text(r) for r in ctx.records]
-    max_labels = ctx.settings.conflicts.max_label_values
-    label_like = looks_like_labels([a for a in answers if a], max_labels)
-    free_answers = [] if label_like else free_text_parts(answers, max_labels)
-    section: dict[str, Any] = {
-        "prompts": lexical_diversity(prompts),
-        "answers": lexical_diversity(free_answers),
-    }
+    cap = limits.max_words_per_record
+    section: dict[str, Any] = {"prompts": lexical_diversity([prompt_text(r) for r in kept], cap)}
+    if ctx.answers_are_labels:
+        # every label set "repeats itself" and compresses: the labels check asks the right questions
+        section["answers"] = {"skipped": "answers are labels (classification); see the labels check"}
+    else:
+        answers = [response_text(r) for r in kept]
+        section["answers"] = lexical_diversity(
+            free_text_parts(answers, ctx.settings.conflicts.max_label_values), cap
+        )
+    section["excluded_records"] = len(ctx.records) - len(kept)
     for side in ("prompts", "answers"):
         lexical = section[side]
-        if lexical["sample_words"] < 200:
+        if lexical.get("sample_words", 0) < 200:
             continue
         if lexical["distinct_2"] < limits.min_distinct_2:
             ctx.add("diversity", "low_distinct_2", "warning",
@@ -82,9 +87,7 @@ def balance(ctx: CheckContext) -> None:
             ctx.add("balance", "imbalanced_categories", "warning",
                     f"{ctx.tag} is imbalanced: largest / smallest = {ratio:.1f} (> {limits.max_imbalance_ratio})")  # fmt: skip
     if answers:
-        shares = answer_shares(
-            answers, looks_like_labels([a for a in answers if a], ctx.settings.conflicts.max_label_values)
-        )
+        shares = answer_shares(answers, ctx.answers_are_labels)
         section.update(shares)
         if shares["refusal_share"] > limits.max_refusal_share:
             ctx.add("balance", "many_refusals", "warning",

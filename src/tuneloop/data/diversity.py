@@ -1,7 +1,9 @@
 """Diversity: lexical (distinct-n, compression) on a fixed-size sample, semantic (embedding clusters).
 
 Distinct-n and compression ratios shrink as a corpus grows, so both are measured on a deterministic
-sample of about 20,000 words of answers: the numbers then compare across datasets of any size.
+sample of about 20,000 words of answers: the numbers then compare across datasets of any size. Each
+record adds at most ``data.diversity.max_words_per_record`` words, so one long outlier cannot decide
+them (the data check also leaves out the runaway answers it reports one by one).
 Clusters are k-means on MiniLM embeddings with k chosen by the silhouette score; the 2-D map is a
 PCA projection of the same embeddings.
 """
@@ -28,13 +30,18 @@ def sample_indices(count: int, limit: int, seed: int = 0) -> list[int]:
     return sorted(random.Random(seed).sample(range(count), limit))
 
 
-def word_sample(texts: list[str], budget: int = SAMPLE_WORDS, seed: int = 0) -> list[list[str]]:
-    """Token lists of randomly ordered texts until ``budget`` words are collected."""
+def word_sample(
+    texts: list[str], budget: int = SAMPLE_WORDS, seed: int = 0, per_text: int | None = None
+) -> list[list[str]]:
+    """Token lists of randomly ordered texts until ``budget`` words are collected.
+
+    ``per_text`` caps each text's contribution (its first words), so that no single text, however
+    long, decides the figures measured on the sample."""
     order = list(range(len(texts)))
     random.Random(seed).shuffle(order)
     sample, used = [], 0
     for index in order:
-        tokens = words(texts[index])
+        tokens = words(texts[index])[:per_text]
         if not tokens:
             continue
         sample.append(tokens)
@@ -56,8 +63,9 @@ def compression_ratio(token_lists: list[list[str]]) -> float:
     return len(raw) / len(gzip.compress(raw, compresslevel=6)) if raw else 0.0
 
 
-def lexical_diversity(texts: list[str]) -> dict[str, float]:
-    sample = word_sample(texts)
+def lexical_diversity(texts: list[str], per_text: int | None = None) -> dict[str, float]:
+    """Distinct-1/2 and gzip ratio of a word sample of ``texts`` (each adding at most ``per_text`` words)."""
+    sample = word_sample(texts, per_text=per_text)
     return {
         "sample_words": sum(len(t) for t in sample),
         "distinct_1": distinct_n(sample, 1),
