@@ -57,6 +57,8 @@ class CheckContext:
     findings: list[Finding] = field(default_factory=list)
     charts: dict[str, Any] = field(default_factory=dict)
     tokens: TokenReport | None = None
+    cache_dir: Path | None = None
+    """The project's cache (embeddings of unchanged texts are kept there); None without a project."""
     progress: Progress = SILENT
     """Where the checks report (a check may open its own task, shown under the overall one)."""
 
@@ -212,6 +214,7 @@ def check_dataset(
         epochs=config.train.epochs,
         estimate_time=estimate_time,
         progress=progress,
+        cache_dir=project.cache_dir if project is not None else None,
         holdout=held,
         production=production,
     )

@@ -69,11 +69,17 @@ def volume(ctx: CheckContext) -> None:
         }
         if low:
             ctx.add("volume", "category_too_small", "error",
-                    f"{ctx.tag} values under {gates.per_category.fail_below} examples: " + ", ".join(f"{k} ({v})" for k, v in low.items()))  # fmt: skip
+                    f"{ctx.tag} values under {gates.per_category.fail_below} examples: " + listed(low))  # fmt: skip
         if thin:
             ctx.add("volume", "category_small", "warning",
-                    f"{ctx.tag} values under {gates.per_category.warn_below} examples: " + ", ".join(f"{k} ({v})" for k, v in thin.items()))  # fmt: skip
+                    f"{ctx.tag} values under {gates.per_category.warn_below} examples: " + listed(thin))  # fmt: skip
     ctx.report["volume"] = section
+
+
+def listed(counts: dict[str, int], limit: int = 10) -> str:
+    """``a (3), b (4) and 140 more``: 150 intents would otherwise fill the terminal (the report has them all)."""
+    shown = ", ".join(f"{k} ({v})" for k, v in list(counts.items())[:limit])
+    return shown + (f" and {len(counts) - limit} more" if len(counts) > limit else "")
 
 
 def tokens(ctx: CheckContext) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tuneloop.data.checks_core import listed
 from tuneloop.data.findings import where
 from tuneloop.data.labels import label_of, label_stats
 from tuneloop.data.text import response_text
@@ -15,11 +16,6 @@ from tuneloop.findings import MAX_ITEMS
 
 if TYPE_CHECKING:
     from tuneloop.data.check import CheckContext
-
-
-def _names(counts: dict[str, int], limit: int = 8) -> str:
-    shown = ", ".join(f"{label} ({n})" for label, n in list(counts.items())[:limit])
-    return shown + (f" and {len(counts) - limit} more" if len(counts) > limit else "")
 
 
 def labels(ctx: CheckContext) -> None:
@@ -43,7 +39,7 @@ def labels(ctx: CheckContext) -> None:
     if rare:
         records = [r for r, a in zip(ctx.records, answers, strict=True) if a and label_of(a) in rare]
         ctx.add("labels", "rare_labels", "warning",
-                f"{len(rare)} labels have fewer than {limits.min_examples} examples: {_names(dict(sorted(rare.items(), key=lambda kv: kv[1])))}",
+                f"{len(rare)} labels have fewer than {limits.min_examples} examples: {listed(dict(sorted(rare.items(), key=lambda kv: kv[1])))}",
                 count=len(records), items=[{**where(r), "label": label_of(response_text(r))} for r in records[:MAX_ITEMS]])  # fmt: skip
     if ctx.holdout is not None:
         _holdout_labels(ctx, set(stats.counts), section)
@@ -61,5 +57,5 @@ def _holdout_labels(ctx: CheckContext, known: set[str], section: dict[str, objec
     if unseen:
         examples = sum(unseen.values())
         ctx.add("labels", "holdout_labels_unseen", "warning",
-                f"{len(unseen)} holdout labels never occur in training ({examples} holdout examples): {_names(unseen)}",
+                f"{len(unseen)} holdout labels never occur in training ({examples} holdout examples): {listed(unseen)}",
                 count=examples, items=[{**where(r), "label": label} for r, label in held if label in unseen][:MAX_ITEMS])  # fmt: skip

@@ -50,11 +50,11 @@ def diversity(ctx: CheckContext) -> None:
             ctx.add("diversity", "high_compression", "warning",
                     f"{side} compress {lexical['compression_ratio']:.1f}x (> {limits.max_compression_ratio}): templated text")  # fmt: skip
     if ctx.use_embeddings and len(ctx.records) >= 10:
-        from tuneloop.data.embeddings import embed
+        from tuneloop.data.embedding_cache import cached_embed
 
         chosen = sample_indices(len(ctx.records), ctx.settings.embeddings.max_records)
         texts = [prompts[i] or full_text(ctx.records[i]) for i in chosen]
-        vectors = embed(texts, ctx.settings.embeddings.batch_size)
+        vectors = cached_embed(texts, ctx.settings.embeddings.batch_size, ctx.cache_dir)
         clusters = embedding_clusters(vectors)
         similarity = mean_pairwise_similarity(vectors)
         ctx.charts["cluster_map"] = (clusters.pop("map"), clusters.pop("labels"))

