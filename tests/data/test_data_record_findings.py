@@ -117,10 +117,15 @@ def test_every_record_finding_of_the_check_carries_file_and_line(data_project: P
     rows.append(rows[10])  # an exact duplicate
     rows.append({"messages": [{"role": "assistant", "content": "Hello there."}]})
     rows.append(chat_row("Loop please.", "round and round we go " * 600))
+    prompts = [str(row["messages"][0]["content"]) for row in clean_rows(20, seed=9)]  # type: ignore[index]
+    rows += [chat_row(p, "I'm sorry, but I can't help with that.") for p in prompts]  # refusals, one text
     write_jsonl(data_project / "d.jsonl", rows)
     result = check_dataset(None, [data_project / "d.jsonl"], register=False, embeddings=False,
                            settings=DataSection(), max_length=256)  # fmt: skip
     by_code = {f.code: f for f in result.findings}
-    for code in ("pii_found", "duplicates", "no_user_turn", "repetitive_answer", "over_max_length"):
+    codes = ("pii_found", "duplicates", "no_user_turn", "repetitive_answer", "over_max_length", "many_refusals",
+             "boilerplate_answer")  # fmt: skip
+    for code in codes:
         assert code in by_code, sorted(by_code)
         assert locations(by_code[code].to_dict()).startswith("at d.jsonl:"), code
+    assert locations(by_code["many_refusals"].to_dict()) == "at d.jsonl:64, d.jsonl:65, d.jsonl:66 (+17 more)"

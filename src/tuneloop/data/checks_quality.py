@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from tuneloop.config.train import derive_epochs, derive_examples_per_step
-from tuneloop.data.balance import answer_shares, tag_distribution
+from tuneloop.data.balance import answer_shares, is_refusal, tag_distribution
 from tuneloop.data.conflicts import free_text_parts
 from tuneloop.data.contamination import holdout_contamination
 from tuneloop.data.diversity import (
@@ -16,7 +17,7 @@ from tuneloop.data.diversity import (
 )
 from tuneloop.data.findings import where
 from tuneloop.data.sensitive import scan_rows
-from tuneloop.data.text import full_text, preview, prompt_text, response_text
+from tuneloop.data.text import full_text, normalise_text, preview, prompt_text, response_text
 from tuneloop.findings import MAX_ITEMS
 
 if TYPE_CHECKING:
@@ -73,7 +74,8 @@ def diversity(ctx: CheckContext) -> None:
 
 def balance(ctx: CheckContext) -> None:
     limits = ctx.settings.balance
-    answers = [response_text(r) for r in ctx.records if r.kind != "text"]
+    answered = [r for r in ctx.records if r.kind != "text"]
+    answers = [response_text(r) for r in answered]
     section: dict[str, object] = {}
     if ctx.tag:
         counts = tag_distribution(ctx.records, ctx.tag)
@@ -90,14 +92,19 @@ def balance(ctx: CheckContext) -> None:
         shares = answer_shares(answers, ctx.answers_are_labels)
         section.update(shares)
         if shares["refusal_share"] > limits.max_refusal_share:
+            refusing = [r for r, a in zip(answered, answers, strict=True) if a and is_refusal(a)]
             ctx.add("balance", "many_refusals", "warning",
-                    f"{shares['refusal_share']:.0%} of answers are refusals (> {limits.max_refusal_share:.0%}); the model will learn to refuse")  # fmt: skip
+                    f"{shares['refusal_share']:.0%} of answers are refusals (> {limits.max_refusal_share:.0%}); the model will learn to refuse",
+                    count=len(refusing), items=[where(r) for r in refusing[:MAX_ITEMS]])  # fmt: skip
         if (
             shares.get("boilerplate_share", 0.0) > limits.max_boilerplate_share
             and shares.get("most_common_count", 0) > 1
         ):
+            top = Counter(normalise_text(a) for a in answers if a).most_common(1)[0][0]
+            same = [r for r, a in zip(answered, answers, strict=True) if a and normalise_text(a) == top]
             ctx.add("balance", "boilerplate_answer", "warning",
-                    f"{shares['boilerplate_share']:.0%} of answers are the same text: \"{shares['most_common_answer']}\"")  # fmt: skip
+                    f"{shares['boilerplate_share']:.0%} of answers are the same text: \"{shares['most_common_answer']}\"",
+                    count=len(same), items=[where(r) for r in same[:MAX_ITEMS]])  # fmt: skip
     ctx.report["balance"] = section
 
 
