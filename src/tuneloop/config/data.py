@@ -53,7 +53,8 @@ class ConflictSettings(StrictModel):
     """Near-identical inputs whose outputs disagree."""
 
     max_label_values: int = Field(default=30, ge=2)
-    """Outputs (or JSON output fields) with at most this many distinct short values are treated as labels."""
+    """JSON output fields with at most this many distinct short values are labels (compared exactly).
+    Whether whole answers are labels is decided by ``data.labels``."""
     min_output_distance: float = Field(default=0.35, ge=0.0, le=2.0)
     """Free-text outputs whose cosine distance exceeds this disagree (embeddings, else TF-IDF)."""
     max_share: float = Field(default=0.05, ge=0.0, le=1.0)
@@ -73,6 +74,16 @@ class DiversitySettings(StrictModel):
     """Normalised entropy of the cluster sizes (1 = even) below which topics are unbalanced."""
     max_mean_similarity: float = Field(default=0.75, ge=0.0, le=1.0)
     """Mean pairwise cosine similarity of prompt embeddings above which examples say nearly the same."""
+    max_words_per_record: int = Field(default=100, ge=10)
+    """Each record adds at most this many words to the distinct-n / compression sample, so one long
+    record (a runaway answer) cannot decide the corpus figure; runaway answers are reported on their own."""
+    repetition_ngram: int = Field(default=4, ge=2, le=10)
+    """Word n-gram size of the per-answer repetition check (``repetitive_answer``)."""
+    max_repeated_share: float = Field(default=0.5, gt=0.0, le=1.0)
+    """An answer whose repeated n-grams (every occurrence after the first) cover more than this share of
+    its words is degenerate ("Eat a banana!" 2,000 times: 1.0; an answer pasted twice: just under 0.5)."""
+    repetition_min_words: int = Field(default=30, ge=4)
+    """Answers shorter than this are not checked for repetition (a short list legitimately repeats)."""
 
 
 class BalanceSettings(StrictModel):
@@ -84,6 +95,36 @@ class BalanceSettings(StrictModel):
     """Share of answers that are refusals ("I cannot help with that") above which the model learns to refuse."""
     max_boilerplate_share: float = Field(default=0.1, ge=0.0, le=1.0)
     """Share of free-text answers identical to the most common answer above which it is boilerplate."""
+
+
+class LabelSettings(StrictModel):
+    """Classification data: answers from a small closed set of short labels (intents, triage, tags).
+
+    Answers are labels when at least ``min_short_share`` of them have at most ``max_words`` words and
+    ``max_chars`` characters, there are at most ``max(max_labels, max_label_share x answers)`` distinct
+    answers, and each distinct answer occurs on average ``min_mean_examples`` times or more. Such data
+    gets label checks (balance, rare labels, holdout labels unseen in training, conflicting labels)
+    instead of the answer diversity and compression checks, which every label set fails."""
+
+    task: Literal["auto", "classification", "generation"] = "auto"
+    """``auto`` applies the rule above; ``classification`` or ``generation`` forces the mode."""
+    max_labels: int = Field(default=50, ge=2)
+    """Distinct answers allowed whatever the dataset size."""
+    max_label_share: float = Field(default=0.2, ge=0.0, le=1.0)
+    """Distinct answers allowed as a share of the answers (larger datasets may have more labels)."""
+    min_mean_examples: float = Field(default=2.0, ge=1.0)
+    """Answers per distinct answer, on average, at least: labels repeat, short free answers do not."""
+    max_words: int = Field(default=8, ge=1)
+    """A label has at most this many words (intent names, "billing", "high priority")."""
+    max_chars: int = Field(default=64, ge=1)
+    """A label has at most this many characters."""
+    min_short_share: float = Field(default=0.95, ge=0.0, le=1.0)
+    """Share of answers that must be label-short; a few stray long answers do not change the mode
+    (they show up as labels with too few examples)."""
+    min_examples: int = Field(default=5, ge=1)
+    """Labels with fewer training examples than this warn (``rare_labels``)."""
+    max_imbalance_ratio: float = Field(default=10.0, ge=1.0)
+    """Commonest label count / rarest label count above which the labels are imbalanced (warning)."""
 
 
 class ProductionMatchSettings(StrictModel):
@@ -168,6 +209,8 @@ class DataSection(StrictModel):
     """Diversity thresholds."""
     balance: BalanceSettings = Field(default_factory=BalanceSettings)
     """Balance thresholds."""
+    labels: LabelSettings = Field(default_factory=LabelSettings)
+    """Classification data (answers that are labels) and its checks."""
     production_match: ProductionMatchSettings = Field(default_factory=ProductionMatchSettings)
     """Production-match thresholds."""
     sensitive: SensitiveSettings = Field(default_factory=SensitiveSettings)

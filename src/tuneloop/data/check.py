@@ -18,12 +18,15 @@ from tuneloop.config.data import DataSection
 from tuneloop.data import analyses
 from tuneloop.data.balance import tag_field
 from tuneloop.data.index import TextIndex, build_index
+from tuneloop.data.labels import answers_are_labels
 from tuneloop.data.load import LoadedDataset, load_dataset
 from tuneloop.data.problems import ProblemLog
 from tuneloop.data.production import ProductionInput, load_production_inputs
 from tuneloop.data.readers import TEXT_SUFFIXES, approximate_tokens
 from tuneloop.data.records import Record, dataset_digest
+from tuneloop.data.repetition import worst_repetition
 from tuneloop.data.template import TokenReport
+from tuneloop.data.text import response_text
 from tuneloop.data.versions import DatasetVersionInfo, register_dataset_version
 from tuneloop.findings import Finding
 from tuneloop.jsonable import to_jsonable
@@ -54,6 +57,8 @@ class CheckContext:
     findings: list[Finding] = field(default_factory=list)
     charts: dict[str, Any] = field(default_factory=dict)
     tokens: TokenReport | None = None
+    cache_dir: Path | None = None
+    """The project's cache (embeddings of unchanged texts are kept there); None without a project."""
     progress: Progress = SILENT
     """Where the checks report (a check may open its own task, shown under the overall one)."""
 
@@ -66,6 +71,23 @@ class CheckContext:
         """Shingles, signatures and keys of the training records, then the holdout records."""
         held = self.holdout.records if self.holdout else []
         return build_index(self.records + held, self.settings.dedup)
+
+    @cached_property
+    def answers_are_labels(self) -> bool:
+        """Whether the answers are classification labels (``data.labels`` states the rule)."""
+        answers = [response_text(r) for r in self.records if r.kind != "text"]
+        return answers_are_labels(answers, self.settings.labels)
+
+    @cached_property
+    def repetitive(self) -> dict[int, tuple[float, int]]:
+        """Records whose answer loops: index -> (share of words in repeated n-grams, words)."""
+        limits = self.settings.diversity
+        found = {}
+        for index, record in enumerate(self.records):
+            share, length = worst_repetition(record, limits.repetition_ngram, limits.repetition_min_words)
+            if share > limits.max_repeated_share:
+                found[index] = (share, length)
+        return found
 
     def add(self, check: str, code: str, severity: str, message: str, count: int | None = None,
             items: list[dict[str, Any]] | None = None) -> None:  # fmt: skip
@@ -192,6 +214,7 @@ def check_dataset(
         epochs=config.train.epochs,
         estimate_time=estimate_time,
         progress=progress,
+        cache_dir=project.cache_dir if project is not None else None,
         holdout=held,
         production=production,
     )

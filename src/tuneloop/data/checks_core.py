@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tuneloop.data.conflicts import find_conflicts, looks_like_labels
+from tuneloop.data.conflicts import find_conflicts
 from tuneloop.data.dedup import find_duplicates
 from tuneloop.data.findings import where
 from tuneloop.data.template import percentiles, token_report
@@ -69,11 +69,17 @@ def volume(ctx: CheckContext) -> None:
         }
         if low:
             ctx.add("volume", "category_too_small", "error",
-                    f"{ctx.tag} values under {gates.per_category.fail_below} examples: " + ", ".join(f"{k} ({v})" for k, v in low.items()))  # fmt: skip
+                    f"{ctx.tag} values under {gates.per_category.fail_below} examples: " + listed(low))  # fmt: skip
         if thin:
             ctx.add("volume", "category_small", "warning",
-                    f"{ctx.tag} values under {gates.per_category.warn_below} examples: " + ", ".join(f"{k} ({v})" for k, v in thin.items()))  # fmt: skip
+                    f"{ctx.tag} values under {gates.per_category.warn_below} examples: " + listed(thin))  # fmt: skip
     ctx.report["volume"] = section
+
+
+def listed(counts: dict[str, int], limit: int = 10) -> str:
+    """``a (3), b (4) and 140 more``: 150 intents would otherwise fill the terminal (the report has them all)."""
+    shown = ", ".join(f"{k} ({v})" for k, v in list(counts.items())[:limit])
+    return shown + (f" and {len(counts) - limit} more" if len(counts) > limit else "")
 
 
 def tokens(ctx: CheckContext) -> None:
@@ -164,6 +170,7 @@ def conflicts(ctx: CheckContext) -> None:
         ctx.settings.dedup,
         use_embeddings=ctx.use_embeddings,
         index=ctx.index,
+        labels=ctx.answers_are_labels,
     )
     involved = sum(len(c.indices) for c in found)
     share = involved / len(records) if records else 0.0
@@ -171,7 +178,7 @@ def conflicts(ctx: CheckContext) -> None:
         "groups": len(found),
         "examples": involved,
         "share": share,
-        "answers_are_labels": looks_like_labels([response_text(r) for r in records if response_text(r)], ctx.settings.conflicts.max_label_values),
+        "answers_are_labels": ctx.answers_are_labels,
         "items": [
             {"kind": c.kind, "reason": c.reason, "prompt": preview(prompt_text(records[c.indices[0]])),
              "examples": [{**where(records[i]), "answer": preview(response_text(records[i]), 60)} for i in c.indices[:10]]}

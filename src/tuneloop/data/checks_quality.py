@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from tuneloop.config.train import derive_epochs, derive_examples_per_step
-from tuneloop.data.balance import answer_shares, tag_distribution
-from tuneloop.data.conflicts import free_text_parts, looks_like_labels
+from tuneloop.data.balance import answer_shares, is_refusal, tag_distribution
+from tuneloop.data.conflicts import free_text_parts
 from tuneloop.data.contamination import holdout_contamination
 from tuneloop.data.diversity import (
     embedding_clusters,
@@ -16,7 +17,7 @@ from tuneloop.data.diversity import (
 )
 from tuneloop.data.findings import where
 from tuneloop.data.sensitive import scan_rows
-from tuneloop.data.text import full_text, preview, prompt_text, response_text
+from tuneloop.data.text import full_text, normalise_text, preview, prompt_text, response_text
 from tuneloop.findings import MAX_ITEMS
 
 if TYPE_CHECKING:
@@ -25,18 +26,23 @@ if TYPE_CHECKING:
 
 def diversity(ctx: CheckContext) -> None:
     limits = ctx.settings.diversity
-    answers = [response_text(r) for r in ctx.records]
+    # records reported one by one (runaway answers) stay out of the corpus figures they would decide
+    kept = [r for i, r in enumerate(ctx.records) if i not in ctx.repetitive]
     prompts = [prompt_text(r) for r in ctx.records]
-    max_labels = ctx.settings.conflicts.max_label_values
-    label_like = looks_like_labels([a for a in answers if a], max_labels)
-    free_answers = [] if label_like else free_text_parts(answers, max_labels)
-    section: dict[str, Any] = {
-        "prompts": lexical_diversity(prompts),
-        "answers": lexical_diversity(free_answers),
-    }
+    cap = limits.max_words_per_record
+    section: dict[str, Any] = {"prompts": lexical_diversity([prompt_text(r) for r in kept], cap)}
+    if ctx.answers_are_labels:
+        # every label set "repeats itself" and compresses: the labels check asks the right questions
+        section["answers"] = {"skipped": "answers are labels (classification); see the labels check"}
+    else:
+        answers = [response_text(r) for r in kept]
+        section["answers"] = lexical_diversity(
+            free_text_parts(answers, ctx.settings.conflicts.max_label_values), cap
+        )
+    section["excluded_records"] = len(ctx.records) - len(kept)
     for side in ("prompts", "answers"):
         lexical = section[side]
-        if lexical["sample_words"] < 200:
+        if lexical.get("sample_words", 0) < 200:
             continue
         if lexical["distinct_2"] < limits.min_distinct_2:
             ctx.add("diversity", "low_distinct_2", "warning",
@@ -45,11 +51,11 @@ def diversity(ctx: CheckContext) -> None:
             ctx.add("diversity", "high_compression", "warning",
                     f"{side} compress {lexical['compression_ratio']:.1f}x (> {limits.max_compression_ratio}): templated text")  # fmt: skip
     if ctx.use_embeddings and len(ctx.records) >= 10:
-        from tuneloop.data.embeddings import embed
+        from tuneloop.data.embedding_cache import cached_embed
 
         chosen = sample_indices(len(ctx.records), ctx.settings.embeddings.max_records)
         texts = [prompts[i] or full_text(ctx.records[i]) for i in chosen]
-        vectors = embed(texts, ctx.settings.embeddings.batch_size)
+        vectors = cached_embed(texts, ctx.settings.embeddings.batch_size, ctx.cache_dir)
         clusters = embedding_clusters(vectors)
         similarity = mean_pairwise_similarity(vectors)
         ctx.charts["cluster_map"] = (clusters.pop("map"), clusters.pop("labels"))
@@ -68,7 +74,8 @@ def diversity(ctx: CheckContext) -> None:
 
 def balance(ctx: CheckContext) -> None:
     limits = ctx.settings.balance
-    answers = [response_text(r) for r in ctx.records if r.kind != "text"]
+    answered = [r for r in ctx.records if r.kind != "text"]
+    answers = [response_text(r) for r in answered]
     section: dict[str, object] = {}
     if ctx.tag:
         counts = tag_distribution(ctx.records, ctx.tag)
@@ -82,19 +89,22 @@ def balance(ctx: CheckContext) -> None:
             ctx.add("balance", "imbalanced_categories", "warning",
                     f"{ctx.tag} is imbalanced: largest / smallest = {ratio:.1f} (> {limits.max_imbalance_ratio})")  # fmt: skip
     if answers:
-        shares = answer_shares(
-            answers, looks_like_labels([a for a in answers if a], ctx.settings.conflicts.max_label_values)
-        )
+        shares = answer_shares(answers, ctx.answers_are_labels)
         section.update(shares)
         if shares["refusal_share"] > limits.max_refusal_share:
+            refusing = [r for r, a in zip(answered, answers, strict=True) if a and is_refusal(a)]
             ctx.add("balance", "many_refusals", "warning",
-                    f"{shares['refusal_share']:.0%} of answers are refusals (> {limits.max_refusal_share:.0%}); the model will learn to refuse")  # fmt: skip
+                    f"{shares['refusal_share']:.0%} of answers are refusals (> {limits.max_refusal_share:.0%}); the model will learn to refuse",
+                    count=len(refusing), items=[where(r) for r in refusing[:MAX_ITEMS]])  # fmt: skip
         if (
             shares.get("boilerplate_share", 0.0) > limits.max_boilerplate_share
             and shares.get("most_common_count", 0) > 1
         ):
+            top = Counter(normalise_text(a) for a in answers if a).most_common(1)[0][0]
+            same = [r for r, a in zip(answered, answers, strict=True) if a and normalise_text(a) == top]
             ctx.add("balance", "boilerplate_answer", "warning",
-                    f"{shares['boilerplate_share']:.0%} of answers are the same text: \"{shares['most_common_answer']}\"")  # fmt: skip
+                    f"{shares['boilerplate_share']:.0%} of answers are the same text: \"{shares['most_common_answer']}\"",
+                    count=len(same), items=[where(r) for r in same[:MAX_ITEMS]])  # fmt: skip
     ctx.report["balance"] = section
 
 

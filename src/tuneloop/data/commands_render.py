@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from tuneloop.console import console
 from tuneloop.data.report import duration
+from tuneloop.findings import MAX_ITEMS
 
+LOCATIONS = 3
+"""File:line locations shown per finding on the terminal (all of them are in --json and the HTML report)."""
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
 
@@ -16,6 +20,21 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value)
+
+
+def locations(finding: dict[str, Any], limit: int = LOCATIONS) -> str:
+    """``at a.jsonl:3, a.jsonl:9 (+4 more)``: where a finding's records are, for the terminal.
+
+    Empty when the finding names no records, or when its message already starts with its one location
+    (loading warnings)."""
+    places = [f"{i['file']}:{i['line']}" for i in finding.get("items") or [] if "file" in i and "line" in i]
+    places = list(dict.fromkeys(places))
+    if not places or (len(places) == 1 and finding["message"].startswith(places[0])):
+        return ""
+    # items stop at MAX_ITEMS; the count says how many there are in all
+    total = max(len(places), finding.get("count") or 0) if len(places) >= MAX_ITEMS else len(places)
+    more = total - min(limit, len(places))
+    return "at " + ", ".join(places[:limit]) + (f" (+{more} more)" if more > 0 else "")
 
 
 def print_summary(report: dict[str, Any], html_path: object | None = None) -> None:
@@ -51,8 +70,15 @@ def print_summary(report: dict[str, Any], html_path: object | None = None) -> No
         )
     if "refusal_share" in balance:
         numbers.add_row("refusals", f"{balance['refusal_share']:.1%}")
+    labels = report.get("labels")
+    if labels:
+        numbers.add_row(
+            "labels",
+            f"{labels['labels']} (commonest {labels['commonest']['label']} {labels['commonest']['count']}, "
+            f"rarest {labels['rarest']['label']} {labels['rarest']['count']})",
+        )
     diversity = (report.get("diversity") or {}).get("answers")
-    if diversity:
+    if diversity and "distinct_2" in diversity:
         numbers.add_row(
             "answer diversity",
             f"distinct-2 {diversity['distinct_2']:.2f}, compression {diversity['compression_ratio']:.1f}x",
@@ -95,7 +121,11 @@ def print_summary(report: dict[str, Any], html_path: object | None = None) -> No
         for column in ("severity", "check", "code", "message"):
             table.add_column(column, overflow="fold")
         for f in findings:
-            table.add_row(f"[{_STYLE[f['severity']]}]{f['severity']}[/]", f["check"], f["code"], f["message"])
+            message = Text(f["message"])
+            where = locations(f)
+            if where:
+                message.append(f"\n{where}", style="dim")
+            table.add_row(f"[{_STYLE[f['severity']]}]{f['severity']}[/]", f["check"], f["code"], message)
         console.print(table)
     verdict = "[bold green]PASSED[/]" if gate["passed"] else "[bold red]FAILED[/]"
     console.print(f"gate {verdict}: {gate['errors']} errors, {gate['warnings']} warnings")

@@ -3,7 +3,8 @@
 Inputs are grouped by exact normalised prompt and by MinHash near-duplicate prompts. Inside a group
 the answers are compared the way their shape allows:
 
-- *labels* (short answers from a small vocabulary, e.g. ``billing``): any difference is a conflict;
+- *labels* (classification data, :func:`tuneloop.data.labels.answers_are_labels`, e.g. ``billing``):
+  any difference is a conflict;
 - *JSON answers*: fields whose values form a small vocabulary (``category``, ``priority``) are
   labels, compared exactly; free-text fields (``reply``) are not compared;
 - *free text*: a conflict when the cosine distance of the answers exceeds a threshold (MiniLM
@@ -18,9 +19,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from tuneloop.config.data import ConflictSettings, DedupSettings
+from tuneloop.config.data import ConflictSettings, DedupSettings, LabelSettings
 from tuneloop.data.dedup import UnionFind
 from tuneloop.data.index import TextIndex, build_index
+from tuneloop.data.labels import answers_are_labels
 from tuneloop.data.minhash import similar_pairs
 from tuneloop.data.records import Record
 from tuneloop.data.text import normalise_text, response_text
@@ -38,16 +40,6 @@ class Conflict:
     kind: str
     """``label``, ``json-label``, ``free-text`` or ``tag``."""
     reason: str
-
-
-def looks_like_labels(answers: list[str], max_values: int) -> bool:
-    """Short answers from a small vocabulary (a classification-like dataset)."""
-    if any(len(a) > 4 * _LABEL_MAX_CHARS for a in answers):  # cheap exit for free text
-        return False
-    normalised = {normalise_text(a) for a in answers}
-    return len(normalised) <= max_values and all(
-        len(a) <= _LABEL_MAX_CHARS and len(a.split()) <= 4 for a in normalised
-    )
 
 
 def _json_label_fields(answers: list[str], max_values: int) -> tuple[list[dict[str, Any] | None], list[str]]:
@@ -105,8 +97,12 @@ def find_conflicts(
     *,
     use_embeddings: bool,
     index: TextIndex | None = None,
+    labels: bool | None = None,
 ) -> list[Conflict]:
-    """Every conflict group (an example appears in at most one conflict)."""
+    """Every conflict group (an example appears in at most one conflict).
+
+    ``labels``: whether the answers are classification labels (None: decided with the default
+    :class:`~tuneloop.config.data.LabelSettings`)."""
     groups = prompt_groups(records, index or build_index(records, dedup))
     if not groups:
         return []
@@ -117,7 +113,9 @@ def find_conflicts(
     done = {i for c in by_tag for i in c.indices}
     remaining = [g for g in groups if not done.intersection(g)]
     all_answers = [a for a in answers if a]
-    if looks_like_labels(all_answers, settings.max_label_values):
+    if labels is None:
+        labels = answers_are_labels(all_answers, LabelSettings())
+    if labels:
         conflicts.extend(_label_conflicts(remaining, answers))
         return conflicts
     _, fields = _json_label_fields(all_answers, settings.max_label_values)

@@ -32,6 +32,7 @@ def render_html(report: dict[str, Any], charts: dict[str, Any]) -> str:
                filters=[("errors", "error"), ("warnings", "warning")])  # fmt: skip
     _lengths(page, report, charts)
     _categories(page, report, charts)
+    _records(page, report)
     _duplicates(page, report)
     _conflicts(page, report)
     _production(page, report)
@@ -69,11 +70,16 @@ def _categories(page: Report, report: dict[str, Any], charts: dict[str, Any]) ->
             bar_chart(
                 list(counts),
                 list(counts.values()),
-                title=f"examples per {balance.get('tag')}",
+                title=f"examples per {balance.get('tag') or 'label'}",
                 value_format="{:.0f}",
             )
         )
     items = [(k, v) for k, v in balance.items() if k not in ("distribution", "tag")]
+    labels = report.get("labels")
+    if labels:
+        items += [("labels", labels["labels"]), ("label imbalance (commonest / rarest)", f"{labels['imbalance_ratio']:.1f}"),
+                  ("commonest label", f"{labels['commonest']['label']} ({labels['commonest']['count']})"),
+                  ("rarest label", f"{labels['rarest']['label']} ({labels['rarest']['count']})")]  # fmt: skip
     for side in ("answers", "prompts"):
         items += [(f"{side} {k}", v) for k, v in (diversity.get(side) or {}).items()]
     clusters = diversity.get("clusters")
@@ -83,6 +89,15 @@ def _categories(page: Report, report: dict[str, Any], charts: dict[str, Any]) ->
     if "cluster_map" in charts:
         points, labels = charts["cluster_map"]
         page.raw(scatter(points, labels=labels, title="prompt embeddings (PCA), coloured by cluster"))
+
+
+def _records(page: Report, report: dict[str, Any]) -> None:
+    """Single records with a problem: answers that loop (conversations without a user turn are findings)."""
+    repetition = report.get("repetition") or {}
+    if repetition.get("items"):
+        page.heading(f"Repetitive answers ({repetition['records']})")
+        page.table(["where", "repeated share", "words", "text"],
+                   [(_loc(i), f"{i['repeated_share']:.0%}", i["words"], i["text"]) for i in repetition["items"]])  # fmt: skip
 
 
 def _duplicates(page: Report, report: dict[str, Any]) -> None:
