@@ -18,7 +18,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src"
 ROOT_PACKAGE = "tuneloop"
 
-FOUNDATION = {"config", "errors", "findings", "progress", "jsonable", "project", "refs", "store"}
+FOUNDATION = {"config", "errors", "findings", "jsonable", "machine", "progress", "project", "refs", "store"}
 """Packages and modules every stage may use; they use no stage."""
 STAGES = {"data", "train", "evaluate", "redteam", "models", "registry", "reports", "serve", "monitor"}
 """Lifecycle stages (and the packages of the production half as they land)."""

@@ -13,7 +13,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tuneloop.config import ProjectConfig
 from tuneloop.config.data import DataSection
 from tuneloop.data import analyses
 from tuneloop.data.balance import tag_field
@@ -31,7 +30,7 @@ from tuneloop.data.versions import DatasetVersionInfo, register_dataset_version
 from tuneloop.findings import Finding
 from tuneloop.jsonable import to_jsonable
 from tuneloop.progress import SILENT, Progress
-from tuneloop.project import Project
+from tuneloop.project import Project, config_of
 
 
 @dataclass
@@ -120,12 +119,15 @@ class DataCheckResult:
         return [r for i, r in enumerate(self.records) if i not in dropped]
 
 
-def resolve_tokenizer(project: Project | None, model: str | None) -> tuple[Any, Path, str]:
-    """The target base model's tokenizer (with its chat template), its directory and reference."""
+def resolve_tokenizer(
+    project: Project | None, model: str | None, *, progress: Progress = SILENT
+) -> tuple[Any, Path, str]:
+    """The target base model's tokenizer (with its chat template), its directory and reference (a
+    first pull of the base model reports through ``progress``)."""
     from tuneloop.models import load_tokenizer, resolve_model
 
-    reference = model or (project.config if project is not None else ProjectConfig()).model.base
-    resolved = resolve_model(reference, project)
+    reference = model or config_of(project).model.base
+    resolved = resolve_model(reference, project, progress=progress)
     template = None
     if project is not None and project.config.model.chat_template:
         template = project.resolve_path(project.config.model.chat_template).read_text(encoding="utf-8")
@@ -154,7 +156,7 @@ def check_dataset(
     progress: Progress = SILENT,
 ) -> DataCheckResult:
     """Check a dataset (see the module docstring); raises ``DataInvalid`` when the data is invalid."""
-    settings = settings or (project.config if project is not None else ProjectConfig()).data
+    settings = settings or config_of(project).data
     tags = tag_fields if tag_fields is not None else settings.tag_fields
     model_dir: Path | None = None
     token_note = None
@@ -163,7 +165,7 @@ def check_dataset(
         nonlocal tokenizer, model_dir, token_note
         if token_stats and tokenizer is None and token_note is None:
             try:
-                tokenizer, model_dir, _ = resolve_tokenizer(project, model)
+                tokenizer, model_dir, _ = resolve_tokenizer(project, model, progress=progress)
             except Exception as exc:  # no model offline, a broken directory: say so, run the other checks
                 token_note = (
                     f"no tokenizer for the target model ({type(exc).__name__}: {exc}); token checks skipped"
@@ -199,7 +201,7 @@ def check_dataset(
         else:
             production = load_production_inputs(production_sample, display_name(production_sample), tags, log)
         log.raise_if_errors()
-    config = project.config if project is not None else ProjectConfig()
+    config = config_of(project)
     ctx = CheckContext(
         loaded=loaded,
         settings=settings,

@@ -176,11 +176,14 @@ def _chat_template(project: Project | None) -> str | None:
     return None
 
 
-def load_for_evaluation(project: Project | None, reference: str) -> LoadedModel:
-    """Resolve ``reference`` and load it, reusing a model this process already loaded."""
+def load_for_evaluation(
+    project: Project | None, reference: str, *, progress: Progress = SILENT
+) -> LoadedModel:
+    """Resolve ``reference`` and load it, reusing a model this process already loaded (a first pull
+    of a base model reports through ``progress``)."""
     from tuneloop.models import load_model, resolve_model
 
-    resolved = resolve_model(reference, project)
+    resolved = resolve_model(reference, project, progress=progress)
     loaded = _MODELS.get(resolved.identity)
     if loaded is None:
         dtype = (project.config.model if project is not None else ModelSection()).dtype
@@ -259,7 +262,7 @@ def generate_for_model(
         answers = cached_answers(project, reference, conversations, settings, tools)
         if answers is not None:
             return answers
-    loaded = load_for_evaluation(project, reference)
+    loaded = load_for_evaluation(project, reference, progress=progress)
     label = loaded.resolved.label or reference
     return generate_batch(
         loaded, conversations, settings, cache=cache, progress=progress, description=label, tools=tools

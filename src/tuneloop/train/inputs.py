@@ -85,18 +85,19 @@ class BaseChoice:
     catalog_entry: Any = None
 
 
-def choose_base(project: Project, section: TrainSection) -> BaseChoice:
-    """Resolve the starting weights and check the licence of the foundation model behind them."""
+def choose_base(project: Project, section: TrainSection, *, progress: Progress = SILENT) -> BaseChoice:
+    """Resolve the starting weights and check the licence of the foundation model behind them (a
+    first pull of the base model reports through ``progress``)."""
     from tuneloop.models import resolve_model
 
     if section.parent:
         from tuneloop.registry import get_model_version
 
         parent = get_model_version(project, section.parent)
-        resolved = resolve_model(parent.reference, project)
+        resolved = resolve_model(parent.reference, project, progress=progress)
         choice = BaseChoice(resolved, parent.base_reference, parent)
     else:
-        resolved = resolve_model(project.config.model.base, project)
+        resolved = resolve_model(project.config.model.base, project, progress=progress)
         choice = BaseChoice(resolved, project.config.model.base)
     catalog_id = resolved.catalog_id
     if catalog_id:

@@ -106,7 +106,7 @@ def _run(project: Project, request: TrainRequest, progress: Progress) -> TrainRe
     if resumed is not None:
         section = section.model_validate(resumed.config["section"])
     with state.main_process_first():
-        choice = choose_base(project, section)
+        choice = choose_base(project, section, progress=progress)
     from tuneloop.train.modeling import load_tokenizer_for_training
 
     tokenizer = load_tokenizer_for_training(choice.resolved, chat_template_text(project))
