@@ -19,7 +19,7 @@ def non_commercial_base(train_project, tiny_model_dir, monkeypatch):
     """The project's base is a catalog model whose licence forbids commercial use (weights: tiny)."""
     import tuneloop.models.resolve as resolve
 
-    def fake_resolve(reference, project=None):
+    def fake_resolve(reference, project=None, progress=None):
         return ResolvedModel(reference, tiny_model_dir, "0" * 64, catalog_id="qwen2.5-3b-instruct")
 
     monkeypatch.setattr(resolve, "resolve_model", fake_resolve)
