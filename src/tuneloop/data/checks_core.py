@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from tuneloop.data.conflicts import find_conflicts
 from tuneloop.data.dedup import find_duplicates
 from tuneloop.data.findings import where
+from tuneloop.data.labels import label_of
 from tuneloop.data.template import percentiles, token_report
 from tuneloop.data.text import full_text, preview, prompt_text, response_text
 from tuneloop.findings import MAX_ITEMS
@@ -61,6 +62,12 @@ def volume(ctx: CheckContext) -> None:
             value = record.tags.get(ctx.tag, "(none)")
             counts[value] = counts.get(value, 0) + 1
         section["per_category"] = counts
+        if tag_is_the_label(ctx):
+            # Classification data tagged with its own label (CLINC's intent): the label checks own the
+            # per-label minimum (data.labels.min_examples); a second, higher one would flag every label.
+            section["per_category_gate"] = "left to the label checks (the tag is the answer's label)"
+            ctx.report["volume"] = section
+            return
         low = {k: v for k, v in counts.items() if v < gates.per_category.fail_below}
         thin = {
             k: v
@@ -74,6 +81,17 @@ def volume(ctx: CheckContext) -> None:
             ctx.add("volume", "category_small", "warning",
                     f"{ctx.tag} values under {gates.per_category.warn_below} examples: " + listed(thin))  # fmt: skip
     ctx.report["volume"] = section
+
+
+def tag_is_the_label(ctx: CheckContext) -> bool:
+    """The answers are labels and the category tag names the same label on (almost) every record."""
+    if not ctx.tag or not ctx.answers_are_labels:
+        return False
+    pairs = [
+        (record.tags.get(ctx.tag), response_text(record)) for record in ctx.records if record.kind != "text"
+    ]
+    same = sum(tag is not None and label_of(str(tag)) == label_of(answer) for tag, answer in pairs)
+    return bool(pairs) and same >= 0.95 * len(pairs)
 
 
 def listed(counts: dict[str, int], limit: int = 10) -> str:
