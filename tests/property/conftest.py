@@ -3,7 +3,8 @@
 The ``tuneloop-ci`` profile (loaded by default) runs each property test on the same 60 examples every
 time (``derandomize``), without a deadline (the first example of a test pays for imports), so
 ``make test`` stays bounded and reproducible. ``HYPOTHESIS_PROFILE=tuneloop-deep`` runs 1,000 random
-examples per test when hunting for new crashes by hand.
+examples per test when hunting for new crashes by hand; ``tuneloop-hunt`` runs 300 without shrinking
+(faster to read the raw failing inputs).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture]
 settings.register_profile(
@@ -23,6 +24,10 @@ settings.register_profile(
 settings.register_profile(
     "tuneloop-deep", max_examples=1000, deadline=None, suppress_health_check=_QUIET, print_blob=True
 )
+settings.register_profile(
+    "tuneloop-hunt", max_examples=300, deadline=None, suppress_health_check=_QUIET,
+    phases=[Phase.explicit, Phase.generate], report_multiple_bugs=True,
+)  # fmt: skip
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "tuneloop-ci"))
 
 

@@ -65,3 +65,100 @@ def test_data_check_reports_any_value_in_any_field(prop_project: Path, format_na
 
 
 _COUNTER = [0]
+
+
+RAW_PLACEHOLDER = "\u0001raw\u0001"
+raw_json = st.one_of(
+    st.integers(50, 3000).map(lambda depth: "[" * depth + "]" * depth),
+    st.integers(50, 3000).map(lambda depth: '{"a": ' * depth + "1" + "}" * depth),
+    st.integers(4000, 6000).map(lambda digits: "9" * digits),
+    st.sampled_from(["NaN", "-Infinity", "1e999", "-0", "\"\\ud800\"", "\"\\u0000\""]),
+)
+"""Valid JSON text that Python's reader or later serialisers may refuse: deep nesting, 5,000-digit
+integers, NaN and infinities, escaped lone surrogates and NUL characters."""
+
+
+@pytest.mark.parametrize("format_name", ["openai-chat", "alpaca", "trl-preference"])
+@given(data=st.data(), container=st.sampled_from(["jsonl", "json", "csv"]))
+def test_data_check_reports_json_python_cannot_hold(prop_project: Path, format_name: str, container: str, data) -> None:
+    rows = [json.dumps(row) for row in FORMAT_ROWS[format_name]]
+    template = json.loads(rows[1])
+    paths = list(_leaf_positions(template))
+    target = data.draw(st.sampled_from(paths), label="field")
+    parent = template
+    for key in target[:-1]:
+        parent = parent[key]
+    parent[target[-1]] = RAW_PLACEHOLDER
+    raw = data.draw(raw_json, label="raw value")
+    rows[1] = json.dumps(template).replace(json.dumps(RAW_PLACEHOLDER), raw)
+    folder = unique_dir(prop_project, _COUNTER)
+    path = folder / f"train.{container}"
+    if container == "jsonl":
+        path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+        lines = [1, 2, 3]
+    elif container == "json":
+        path.write_text("[\n" + ",\n".join(rows) + "\n]\n", encoding="utf-8")
+        lines = [2, 3, 4]
+    else:
+        lines = _write_raw_csv(path, rows)
+    outcome = run_cli("data", "check", path, "--json", "--no-register", cwd=prop_project)
+    assert_clean(outcome, f"data check {path.name} with {raw[:60]}... at {target}")
+    if outcome.exit_code == 2:
+        assert_located(outcome, path.name, lines, lines[1], container)
+
+
+def _leaf_positions(doc, here=()):
+    items = doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, list) else ()
+    for key, value in items:
+        yield (*here, key)
+        yield from _leaf_positions(value, (*here, key))
+
+
+def _write_raw_csv(path: Path, rows: list[str]) -> list[int]:
+    """Rows whose top-level values are JSON text, as CSV cells (structured columns hold JSON)."""
+    import csv
+    import io
+
+    decoded = [_top_level_texts(row) for row in rows]
+    columns = list(dict.fromkeys(key for row in decoded for key in row))
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    lines = []
+    for row in decoded:
+        lines.append(buffer.getvalue().count("\n") + 1)
+        writer.writerow([row.get(c, "") for c in columns])
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return lines
+
+
+def _top_level_texts(row: str) -> dict[str, str]:
+    """Each top-level value of a JSON object as its own JSON text (strings unquoted), without parsing
+    the values (they may be what Python cannot parse)."""
+    decoder = json.JSONDecoder()
+    out: dict[str, str] = {}
+    pos = 1
+    while row[pos] != "}":
+        key, pos = decoder.raw_decode(row, pos)
+        pos = row.index(":", pos) + 1
+        start = end = pos
+        depth, in_string = 0, False
+        while True:
+            char = row[end]
+            if in_string:
+                in_string = char != '"' or row[end - 1] == "\\"
+            elif char == '"':
+                in_string = True
+            elif char in "[{":
+                depth += 1
+            elif char in "]}" and depth:
+                depth -= 1
+            elif char in ",}" and not depth:
+                break
+            end += 1
+        text = row[start:end].strip()
+        out[key] = json.loads(text) if text.startswith('"') and "\\u" not in text else text
+        pos = end + 1 if row[end] == "," else end
+        while row[pos] == " ":
+            pos += 1
+    return out

@@ -7,6 +7,7 @@ all of them report ``file:LINE: unknown key 'lerning_rate' in train`` the same w
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,6 +21,11 @@ from tuneloop.errors import ConfigError, InvalidInput, Location, NotFound, Tunel
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
+MAX_NESTING = 100
+"""Deepest nesting of lists and mappings a YAML file may have (real files nest a few levels)."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONG_NUMBER = re.compile(r"\d{4301,}")
+
 
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file keeping line information; syntax errors name the line."""
@@ -31,10 +37,49 @@ def read_yaml(path: Path) -> Any:
         raise InvalidInput("bad_encoding", f"not UTF-8 text ({exc.reason})", Location(str(path))) from None
     yaml = YAML(typ="rt")
     try:
-        return yaml.load(text)
+        data = yaml.load(text)
     except MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise InvalidInput("yaml_syntax", f"invalid YAML: {exc.problem}", Location(str(path), line)) from None
+    except RecursionError:
+        raise InvalidInput("yaml_syntax", "invalid YAML: nested too deeply", Location(str(path))) from None
+    except ValueError as exc:  # int() refusing a number of more than 4,300 digits, an impossible date ...
+        long_number = _LONG_NUMBER.search(text)
+        line = text.count("\n", 0, long_number.start()) + 1 if long_number else None
+        reason = "a number of more than 4,300 digits" if long_number else str(exc)
+        raise InvalidInput("yaml_syntax", f"invalid YAML: {reason}", Location(str(path), line)) from None
+    problem = unfit_node(data)
+    if problem is not None:
+        line = data.lc.line + 1 if isinstance(data, CommentedMap | CommentedSeq) else None
+        raise InvalidInput("yaml_syntax", f"invalid YAML: {problem}", Location(str(path), line))
+    return data
+
+
+def unfit_node(root: Any) -> str | None:
+    """Why parsed YAML cannot be validated, or None. Iterative, so any depth or cycle is safe to inspect.
+
+    - an alias inside the node it names (``a: &x [*x]``): a cycle no validator can walk;
+    - lists and mappings nested deeper than :data:`MAX_NESTING` levels;
+    - text holding a lone UTF-16 surrogate (``"\\ud800"``): not Unicode, it cannot be printed or hashed."""
+    stack: list[tuple[Any, int, bool]] = [(root, 0, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, depth, leaving = stack.pop()
+        if leaving:
+            open_nodes.discard(id(node))
+        elif isinstance(node, str):
+            if (found := _SURROGATE.search(node)) is not None:
+                return f"text holds the lone surrogate \\u{ord(found.group()):04x}, which is not Unicode text"
+        elif isinstance(node, dict | list):
+            if id(node) in open_nodes:
+                return "an alias refers to a node that contains it (a cycle)"
+            if depth >= MAX_NESTING:
+                return f"lists and mappings nested more than {MAX_NESTING} levels deep"
+            open_nodes.add(id(node))
+            stack.append((node, depth, True))
+            children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+            stack.extend((child, depth + 1, False) for child in children)
+    return None
 
 
 def load_model_from_yaml(path: Path, model: type[ModelT]) -> ModelT:
@@ -67,16 +112,21 @@ def _line_of(root: Any, loc: tuple[Any, ...]) -> int | None:
     """The 1-based line of the deepest node on ``loc`` that the YAML still has."""
     node, line = root, None
     for key in loc:
-        if isinstance(node, CommentedMap) and key in node:
-            line = node.lc.key(key)[0] + 1
-            node = node[key]
-        elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
-            line = node.lc.item(key)[0] + 1
-            node = node[key]
-        else:
+        try:
+            if isinstance(node, CommentedMap) and key in node:
+                # keys merged in with `<<:` are in the map but have no line of their own
+                line = node.lc.key(key)[0] + 1 if key in node.lc.data else line
+                node = node[key]
+            elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
+                line = node.lc.item(key)[0] + 1
+                node = node[key]
+            else:
+                break
+        except (KeyError, IndexError, TypeError):  # line data ruamel did not record
             break
-    if line is None and isinstance(root, CommentedMap | CommentedSeq):
-        line = root.lc.line + 1
+    if line is None:
+        # the problem is the document itself (a scalar, a list, nothing): it starts on its first line
+        line = root.lc.line + 1 if isinstance(root, CommentedMap | CommentedSeq) else 1
     return line
 
 
@@ -124,4 +174,5 @@ def _problem(err: ErrorDetails, root: Any, source: str, model: type[BaseModel]) 
         return InvalidInput("missing_key", f"missing required key '{dotted}'", Location(source, line))
     got = err.get("input")
     shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-    return InvalidInput("invalid_value", f"{dotted}: {err['msg']}{shown}", Location(source, line))
+    where = f"{dotted}: " if dotted else "the file: "
+    return InvalidInput("invalid_value", f"{where}{err['msg']}{shown}", Location(source, line))

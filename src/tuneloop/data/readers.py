@@ -47,6 +47,10 @@ STRUCTURED_COLUMNS = {
     "metadata",
 }
 
+MAX_NESTING = 100
+"""Deepest nesting of lists and objects a row may have. Real examples nest a handful of levels; much
+deeper values defeat serialisers further on (pydantic stops at 255 levels), so they are refused here."""
+
 _UTF8_BOM = b"\xef\xbb\xbf"
 _OTHER_BOMS = {
     b"\x00\x00\xfe\xff": "UTF-32 (big-endian)",
@@ -147,6 +151,59 @@ def _check_bytes(data: bytes, name: str, log: ProblemLog) -> bytes | None:
     return data
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unfit_value(value: Any, limit: int = MAX_NESTING) -> str | None:
+    """Why a parsed value cannot be an example, or None. Iterative, so any depth is safe to inspect.
+
+    - lists and objects nested deeper than ``limit`` levels;
+    - text holding a lone UTF-16 surrogate (JSON's ``"\\ud800"`` escape): not Unicode, so it cannot be
+      written, hashed or tokenized."""
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            if (found := _SURROGATE.search(node)) is not None:
+                return f"text holds the lone surrogate \\u{ord(found.group()):04x}, which is not Unicode text"
+        elif isinstance(node, dict | list):
+            if depth >= limit:
+                return f"lists and objects nested more than {limit} levels deep"
+            children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return None
+
+
+def _row(name: str, line: int, value: Any, log: ProblemLog) -> RawRow | None:
+    """The row, or None after reporting a value no stage could handle (see :func:`unfit_value`)."""
+    if (reason := unfit_value(value)) is not None:
+        code = "bad_encoding" if "surrogate" in reason else "invalid_json"
+        log.error(code, reason, name, line)
+        return None
+    return RawRow(name, line, value)
+
+
+def json_value(text: str) -> Any:
+    """``json.loads`` whose only failure is :class:`json.JSONDecodeError` (see :func:`_guarded`)."""
+    return _guarded(json.loads, text)
+
+
+def _guarded(decode: Callable[..., Any], text: str, *at: int) -> Any:
+    """Run a JSON decoder so that valid-looking JSON Python cannot read fails like a syntax error.
+
+    Nesting deeper than the recursion limit raises RecursionError and an integer of more than 4,300
+    digits ValueError; both are the file's problem, reported with its line, not internal errors."""
+    try:
+        return decode(text, *at)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply to read", text, at[0] if at else 0) from None
+    except ValueError as exc:  # int() refusing an integer of thousands of digits
+        reason = "an integer too long to read" if "digits" in str(exc) else str(exc)
+        raise json.JSONDecodeError(reason, text, at[0] if at else 0) from None
+
+
 def _decode_line(raw: bytes, name: str, line: int, log: ProblemLog) -> str | None:
     if b"\x00" in raw:
         column = raw.index(b"\x00") + 1
@@ -199,11 +256,13 @@ def _read_jsonl(data: bytes, name: str, log: ProblemLog, max_bytes: int) -> Iter
         if text is None:
             continue
         try:
-            value = json.loads(text)
+            value = json_value(text)
         except json.JSONDecodeError as exc:
-            log.error("invalid_json", f"{exc.msg} at column {exc.colno}", name, number)
+            where = f" at column {exc.colno}" if exc.pos else ""
+            log.error("invalid_json", f"{exc.msg}{where}", name, number)
             continue
-        yield RawRow(name, number, value)
+        if (row := _row(name, number, value, log)) is not None:
+            yield row
     if not found:
         log.error("empty_file", "the file holds no examples", name)
 
@@ -236,7 +295,7 @@ def _read_json_array(data: bytes, name: str, log: ProblemLog, max_bytes: int) ->
             break
         start = pos
         try:
-            value, pos = decoder.raw_decode(text, pos)
+            value, pos = _guarded(decoder.raw_decode, text, pos)
         except json.JSONDecodeError as exc:
             # No safe way to find the next element after a syntax error inside an array.
             log.error(
@@ -252,8 +311,8 @@ def _read_json_array(data: bytes, name: str, log: ProblemLog, max_bytes: int) ->
                 name,
                 line,
             )
-        else:
-            yield RawRow(name, line, value)
+        elif (row := _row(name, line, value, log)) is not None:
+            yield row
         pos = _after_space(text, pos)
         if pos < len(text) and text[pos] == ",":
             pos += 1
@@ -301,7 +360,9 @@ def _read_csv(data: bytes, name: str, log: ProblemLog, *, delimiter: str, max_by
         if len(row) != len(header):
             log.error("invalid_csv", f"the row has {len(row)} cells, the header {len(header)}", name, line)
             continue
-        yield RawRow(name, line, {key: _csv_cell(key, cell) for key, cell in zip(header, row, strict=True)})
+        cells = {key: _csv_cell(key, cell) for key, cell in zip(header, row, strict=True)}
+        if (parsed := _row(name, line, cells, log)) is not None:
+            yield parsed
     if count == 0:
         log.error("empty_file", "the CSV file has a header but no rows", name, 1)
 
@@ -309,7 +370,7 @@ def _read_csv(data: bytes, name: str, log: ProblemLog, *, delimiter: str, max_by
 def _csv_cell(column: str, cell: str) -> Any:
     if column in STRUCTURED_COLUMNS and cell.lstrip()[:1] in ("[", "{"):
         try:
-            return json.loads(cell)
+            return json_value(cell)
         except json.JSONDecodeError:
             return cell
     return cell
@@ -326,8 +387,9 @@ def _read_parquet(path: Path, name: str, log: ProblemLog) -> Iterator[RawRow]:
     if not rows:
         log.error("empty_file", "the Parquet file has no rows", name)
         return
-    for index, row in enumerate(rows):
-        yield RawRow(name, index + 1, row)
+    for index, values in enumerate(rows):
+        if (row := _row(name, index + 1, values, log)) is not None:
+            yield row
 
 
 def chunk_document(text: str, name: str, chunk_tokens: int, count_tokens: TokenCounter) -> Iterator[RawRow]:
