@@ -107,3 +107,50 @@ def test_every_problem_code_is_documented_with_an_example() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "data.md").read_text(encoding="utf-8")
     missing = [code for code in PROBLEM_CODES if f"| `{code}` |" not in docs]
     assert missing == []
+
+
+def _chat_line(**message_fields: object) -> str:
+    first = {"role": "user", "content": "hi", **message_fields}
+    return json.dumps({"messages": [first, {"role": "assistant", "content": "hello"}]})
+
+
+GOOD_LINE = _chat_line()
+# Valid JSON that once ended `data check` with an internal error (exit 3); found by the property
+# tests in tests/property. Each is now a problem on its own line, exit 2.
+CRASHERS: dict[str, tuple[str, str, str | None]] = {
+    # name: (line 2 of a JSONL file, expected code, expected field)
+    "role_is_a_list": (_chat_line(role=["user"]), "unrecognized_role", "messages[0].role"),
+    "role_is_an_object": (_chat_line(role={"a": 1}), "unrecognized_role", "messages[0].role"),
+    "nested_5000_deep": ("[" * 5000 + "]" * 5000, "invalid_json", None),
+    "integer_of_5000_digits": (GOOD_LINE.replace('"hi"', "9" * 5000), "invalid_json", None),
+    "tools_nested_400_deep": (GOOD_LINE[:-1] + ', "tools": [{"a": ' + "[" * 400 + "]" * 400 + "}]}", "invalid_json", None),
+    "lone_surrogate": (GOOD_LINE.replace('"hi"', '"\\ud800"'), "bad_encoding", None),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(CRASHERS))
+def test_values_python_cannot_hold_are_problems_on_their_line(cli, project_dir: Path, name: str) -> None:
+    line, code, field = CRASHERS[name]
+    path = project_dir / f"{name}.jsonl"
+    path.write_text("\n".join([GOOD_LINE, line, GOOD_LINE]) + "\n", encoding="utf-8")
+    result = cli("data", "check", str(path), "--no-register", "--json")
+    assert result.exit_code == 2, (name, result.stdout[-500:], result.stderr[-500:])
+    assert "Traceback" not in result.stdout + result.stderr
+    problems = json.loads(result.stdout)["error"]["problems"]
+    assert [(p["line"], p["code"], p["field"]) for p in problems] == [(2, code, field)]
+
+
+@pytest.mark.parametrize("container", ["json", "csv"])
+def test_deep_nesting_and_long_integers_in_json_arrays_and_csv_cells(tmp_path: Path, container: str) -> None:
+    deep, long_number = "[" * 5000 + "]" * 5000, "[" + "9" * 5000 + "]"
+    if container == "json":
+        path = tmp_path / "data.json"
+        path.write_text(f"[\n{GOOD_LINE},\n{deep}\n]\n", encoding="utf-8")
+        expected = {(3, "invalid_json")}
+    else:
+        path = tmp_path / "data.csv"
+        path.write_text(f'messages\n"{deep}"\n"{long_number}"\n', encoding="utf-8")
+        expected = {(2, "missing_messages_list"), (3, "missing_messages_list")}  # the cell stays text
+    with pytest.raises(DataInvalid) as caught:
+        load_records([path])
+    assert {(p.line, p.code) for p in caught.value.problems} == expected

@@ -48,9 +48,7 @@ scalars = st.one_of(
 keys = st.one_of(st.sampled_from(KNOWN_KEYS), st.text(max_size=8))
 json_values = st.recursive(
     scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)),
     max_leaves=12,
 )
 """Any JSON value: nested lists and objects, numbers (huge, NaN), booleans, null, unicode, empty text."""

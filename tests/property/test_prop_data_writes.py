@@ -57,7 +57,9 @@ def test_convert_writes_all_or_nothing(prop_project: Path, format_name: str, suf
     output = folder / "out" / f"converted.{suffix}"
     before = _files(folder)
     outcome = run_cli("data", "convert", path, "--to", target, "-o", output, "--json", cwd=prop_project)
-    _assert_no_partial_write(outcome, folder, before, [output], f"data convert --to {target} -o {output.name}")
+    _assert_no_partial_write(
+        outcome, folder, before, [output], f"data convert --to {target} -o {output.name}"
+    )
 
 
 @pytest.mark.parametrize("format_name", ["openai-chat", "alpaca"])

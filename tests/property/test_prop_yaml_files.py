@@ -13,9 +13,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hypothesis import assume, given
+import pytest
+from hypothesis import Phase, assume, given, settings
 from hypothesis import strategies as st
-from propkit import assert_clean, error_locations, mutations, run_cli, unique_dir
+from propkit import assert_clean, error_locations, json_text, mutations, run_cli, unique_dir
 from yamldocs import oddities, write_yaml
 
 _COUNTER = [0]
@@ -138,7 +139,9 @@ def test_suite_item_files_report_any_value(prop_project: Path, data) -> None:
     from tuneloop.evaluate.suites import load_suite
 
     folder = unique_dir(prop_project, _COUNTER)
-    format_name = data.draw(st.sampled_from(sorted(FORMAT_ROWS)), label="format")
+    format_name = data.draw(
+        st.sampled_from(sorted(set(FORMAT_ROWS) - {"text"})), label="format"
+    )  # text has no prompts
     rows = list(FORMAT_ROWS[format_name])
     rows[1] = data.draw(mutations(rows[1]), label="mutated row")
     (folder / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
@@ -151,3 +154,32 @@ def test_suite_item_files_report_any_value(prop_project: Path, data) -> None:
         assert all(str(p["file"]).endswith("items.jsonl") and p["line"] == 2 for p in problems), problems
     else:
         assert items
+
+
+SCORE_FILE_CRASHES = [
+    {"prompt": "What is 2+2?", "completion": "4", "tags": ["math"]},
+    {"prompt": "What is 2+2?", "completion": "4", "tags": "math"},
+    {"prompt": "What is 2+2?", "completion": "4", "latency_s": 10**400},
+    {"prompt": "What is 2+2?", "completion": "\ud800"},
+]
+"""Outputs records that end `eval score` with an internal error in evaluate/score_file.py (not owned by
+this change; the fix is requested in the issue-11 report): tags that are not an object, a latency too
+large for a float, a lone surrogate."""
+
+
+@pytest.mark.xfail(strict=True, reason="evaluate/score_file.py trusts field types; fix requested (issue 11)")
+@settings(phases=[Phase.explicit, Phase.generate])  # a known failure: no time spent shrinking it
+@given(data=st.data())
+def test_eval_score_reports_any_value_in_the_outputs(prop_project: Path, data) -> None:
+    folder = unique_dir(prop_project, _COUNTER)
+    rows = [dict(o) for o in OUTPUTS]
+    choice = data.draw(st.sampled_from([None, *range(len(SCORE_FILE_CRASHES))]), label="known crash")
+    rows[1] = SCORE_FILE_CRASHES[choice] if choice is not None else data.draw(mutations(rows[1]), label="row")
+    outputs = folder / "outputs.jsonl"
+    outputs.write_text("".join(json_text(r) + "\n" for r in rows), encoding="utf-8")
+    outcome = run_cli("eval", "score", "--metric", "exact_match", "-o", outputs, "--out", folder / "scores",
+                      "--json", cwd=folder)  # fmt: skip
+    assert_clean(outcome, f"eval score with outputs row {json_text(rows[1])[:300]}")
+    if outcome.exit_code == 2:
+        for problem in error_locations(outcome):
+            assert str(problem.get("file")).endswith("outputs.jsonl") and problem.get("line") == 2, problem

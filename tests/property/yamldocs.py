@@ -32,7 +32,7 @@ YAML_ODDITIES = [
     "extra: .nan",
     "extra: 1e400",
     "extra: '\\ud800'",
-    "extra: \"\\ud800\"",
+    'extra: "\\ud800"',
     "extra: 9" + "9" * 5000,
 ]
 
