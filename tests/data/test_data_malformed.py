@@ -154,3 +154,19 @@ def test_deep_nesting_and_long_integers_in_json_arrays_and_csv_cells(tmp_path: P
     with pytest.raises(DataInvalid) as caught:
         load_records([path])
     assert {(p.line, p.code) for p in caught.value.problems} == expected
+
+
+def test_convert_to_parquet_refuses_rows_of_mixed_types_and_writes_nothing(cli, project_dir: Path) -> None:
+    """Tool definitions of different shapes cannot share a Parquet column: once an internal error."""
+    rows = [
+        {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}],
+         "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]},
+        {"messages": [{"role": "user", "content": "c"}, {"role": "assistant", "content": "d"}],
+         "tools": [{"type": "function", "function": {"name": "g", "parameters": [1, 2]}}]},
+    ]  # fmt: skip
+    source = project_dir / "tools.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = cli("data", "convert", str(source), "--to", "openai-chat", "-o", "out/tools.parquet", "--json")
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert json.loads(result.stdout)["error"]["code"] == "unwritable_output"
+    assert not (project_dir / "out").exists()

@@ -62,3 +62,14 @@ def test_yaml_that_crashed_is_reported_with_its_line(tmp_path: Path, name: str, 
     problems = error.get("problems") or [error]
     assert any(message in p["message"] for p in problems), problems
     assert problems[0]["line"] == lines.get(name, lines["*"]), problems
+
+
+def test_a_key_with_brackets_is_named_not_crashed(tmp_path: Path) -> None:
+    """pydantic's union-branch names contain brackets; a user's key with brackets once emptied the
+    location and ended `eval score` with IndexError."""
+    (tmp_path / "suite.yaml").write_text(FILES["suite.yaml"] + "'a[0]': 1\n", encoding="utf-8")
+    (tmp_path / "outputs.jsonl").write_text(json.dumps({"prompt": "hi", "completion": "x"}) + "\n")
+    outcome = run_cli(*COMMANDS["suite.yaml"], cwd=tmp_path)
+    assert outcome.exit_code == 2, outcome.output
+    problems = json.loads(outcome.stdout)["error"]["problems"]
+    assert [(p["line"], p["message"]) for p in problems] == [(4, "unknown key 'a[0]' in the top level")]

@@ -92,10 +92,11 @@ def load_model_from_yaml(path: Path, model: type[ModelT]) -> ModelT:
 
 def validate_data(data: Any, model: type[ModelT], source: str) -> ModelT:
     """Validate already-parsed YAML (ruamel round-trip nodes keep their lines)."""
+    plain = _plain(data)
     try:
-        return model.model_validate(_plain(data))
+        return model.model_validate(plain)
     except ValidationError as exc:
-        problems = [_problem(err, data, source, model) for err in exc.errors()]
+        problems = [_problem(err, data, plain, source, model) for err in exc.errors()]
         raise ConfigError(problems) from None
 
 
@@ -155,15 +156,30 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _problem(err: ErrorDetails, root: Any, source: str, model: type[BaseModel]) -> TuneloopError:
-    loc = tuple(err["loc"])
-    # pydantic appends the union branch or validator name to loc (e.g. 'function-after[...]');
-    # keep only the parts that are real keys or indexes so the line lookup stays exact.
-    keys = tuple(k for k in loc if isinstance(k, int) or "[" not in str(k))
+def _data_path(plain: Any, loc: tuple[Any, ...], missing: bool) -> tuple[Any, ...]:
+    """The parts of pydantic's ``loc`` that are real keys or indexes of the data.
+
+    pydantic adds union branches and validator names to ``loc`` (``function-after[...]``, ``str``);
+    following the data itself tells them from keys (a key may contain brackets too). A missing key is
+    not in the data: it is the last part of ``loc``."""
+    node, path = plain, []
+    for part in loc[:-1] if missing else loc:
+        in_map = isinstance(node, dict) and isinstance(part, str) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_map or in_list:
+            node = node[part]
+            path.append(part)
+    if missing and loc:
+        path.append(loc[-1])
+    return tuple(path)
+
+
+def _problem(err: ErrorDetails, root: Any, plain: Any, source: str, model: type[BaseModel]) -> TuneloopError:
+    keys = _data_path(plain, tuple(err["loc"]), err["type"] == "missing")
     line = _line_of(root, keys)
     dotted = ".".join(str(k) for k in keys)
     parent = ".".join(str(k) for k in keys[:-1]) or "the top level"
-    if err["type"] == "extra_forbidden":
+    if err["type"] == "extra_forbidden" and keys:
         name = str(keys[-1])
         hint = difflib.get_close_matches(name, _field_names(model, keys[:-1]), n=1)
         suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""

@@ -9,8 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -78,16 +76,19 @@ def _cell(value: Any) -> str:
 
 
 def _write_parquet(path: Path, rows: list[Any]) -> None:
+    """Build the whole file in memory first: a failure leaves nothing behind, not even a folder."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pylist(rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    buffer = pa.BufferOutputStream()
     try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        pq.write_table(pa.Table.from_pylist(rows), buffer)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
+        # Parquet needs one type per column; JSON rows may mix them (a field that is text in one
+        # row and a list in another, tool definitions of different shapes).
+        raise InvalidInput(
+            "unwritable_output",
+            f"the rows cannot be stored as Parquet columns ({exc}); write .jsonl or .json instead",
+            Location(str(path)),
+        ) from None
+    atomic_write_bytes(path, buffer.getvalue().to_pybytes())
