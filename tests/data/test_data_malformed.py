@@ -170,3 +170,33 @@ def test_convert_to_parquet_refuses_rows_of_mixed_types_and_writes_nothing(cli, 
     assert result.exit_code == 2, (result.stdout, result.stderr)
     assert json.loads(result.stdout)["error"]["code"] == "unwritable_output"
     assert not (project_dir / "out").exists()
+
+
+def test_parquet_values_json_lacks_are_read_as_json_and_written_back(cli, project_dir: Path) -> None:
+    """Timestamps, decimals, binary text and maps in a Parquet file: `data redact` to JSONL once ended
+    with "datetime is not JSON serializable" and `data split` could not write the map column back."""
+    import datetime
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    chats = [[{"role": "user", "content": f"mail a{i}@example.com"}, {"role": "assistant", "content": "ok"}]
+             for i in range(3)]  # fmt: skip
+    table = pa.table({
+        "messages": chats,
+        "created": [datetime.datetime(2024, 1, i + 1) for i in range(3)],
+        "price": [decimal.Decimal("1.50")] * 3,
+        "note": pa.array([b"caf\xc3\xa9"] * 3, type=pa.binary()),
+        "extra": pa.array([[("k", i)] for i in range(3)], type=pa.map_(pa.string(), pa.int64())),
+    })  # fmt: skip
+    pq.write_table(table, project_dir / "in.parquet")
+    redacted = cli("data", "redact", "in.parquet", "-o", "out.jsonl", "--json")
+    assert redacted.exit_code == 0, redacted.stderr
+    first = json.loads((project_dir / "out.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert first["created"] == "2024-01-01T00:00:00" and first["price"] == 1.5
+    assert first["note"] == "café" and first["extra"] == {"k": 0}
+    assert "[EMAIL]" in first["messages"][0]["content"]
+    split = cli("data", "split", "in.parquet", "--holdout", "0.34", "--json")
+    assert split.exit_code == 0, split.stderr
+    assert (project_dir / "in.train.parquet").is_file() and (project_dir / "in.holdout.parquet").is_file()

@@ -22,7 +22,9 @@ from tuneloop.errors import ConfigError, InvalidInput, Location, NotFound, Tunel
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 MAX_NESTING = 100
-"""Deepest nesting of lists and mappings a YAML file may have (real files nest a few levels)."""
+"""Deepest nesting of lists and mappings a user's file may hold (YAML here, JSON in the data stage).
+Real files nest a handful of levels; much deeper values defeat recursive code further on (pydantic's
+serialiser stops at 255 levels, Python's recursion limit near 1,000)."""
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _LONG_NUMBER = re.compile(r"\d{4301,}")
 
@@ -48,19 +50,20 @@ def read_yaml(path: Path) -> Any:
         line = text.count("\n", 0, long_number.start()) + 1 if long_number else None
         reason = "a number of more than 4,300 digits" if long_number else str(exc)
         raise InvalidInput("yaml_syntax", f"invalid YAML: {reason}", Location(str(path), line)) from None
-    problem = unfit_node(data)
+    problem = unfit_value(data)
     if problem is not None:
         line = data.lc.line + 1 if isinstance(data, CommentedMap | CommentedSeq) else None
         raise InvalidInput("yaml_syntax", f"invalid YAML: {problem}", Location(str(path), line))
     return data
 
 
-def unfit_node(root: Any) -> str | None:
-    """Why parsed YAML cannot be validated, or None. Iterative, so any depth or cycle is safe to inspect.
+def unfit_value(root: Any) -> str | None:
+    """Why a parsed YAML or JSON value cannot be used, or None. Iterative: any depth or cycle is safe.
 
-    - an alias inside the node it names (``a: &x [*x]``): a cycle no validator can walk;
+    - an alias inside the node it names (YAML ``a: &x [*x]``): a cycle no validator can walk;
     - lists and mappings nested deeper than :data:`MAX_NESTING` levels;
-    - text holding a lone UTF-16 surrogate (``"\\ud800"``): not Unicode, it cannot be printed or hashed."""
+    - text holding a lone UTF-16 surrogate (JSON's and YAML's ``"\\ud800"`` escape): not Unicode, so it
+      cannot be printed, written, hashed or tokenized."""
     stack: list[tuple[Any, int, bool]] = [(root, 0, False)]
     open_nodes: set[int] = set()
     while stack:
@@ -74,7 +77,7 @@ def unfit_node(root: Any) -> str | None:
             if id(node) in open_nodes:
                 return "an alias refers to a node that contains it (a cycle)"
             if depth >= MAX_NESTING:
-                return f"lists and mappings nested more than {MAX_NESTING} levels deep"
+                return f"lists and objects nested more than {MAX_NESTING} levels deep"
             open_nodes.add(id(node))
             stack.append((node, depth, True))
             children = [*node.keys(), *node.values()] if isinstance(node, dict) else node

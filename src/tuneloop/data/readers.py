@@ -15,6 +15,8 @@
 from __future__ import annotations
 
 import csv
+import datetime
+import decimal
 import io
 import json
 import re
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tuneloop.config.loader import unfit_value
 from tuneloop.data.problems import ProblemLog
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
@@ -46,10 +49,6 @@ STRUCTURED_COLUMNS = {
     "tools",
     "metadata",
 }
-
-MAX_NESTING = 100
-"""Deepest nesting of lists and objects a row may have. Real examples nest a handful of levels; much
-deeper values defeat serialisers further on (pydantic stops at 255 levels), so they are refused here."""
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _OTHER_BOMS = {
@@ -151,31 +150,9 @@ def _check_bytes(data: bytes, name: str, log: ProblemLog) -> bytes | None:
     return data
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def unfit_value(value: Any, limit: int = MAX_NESTING) -> str | None:
-    """Why a parsed value cannot be an example, or None. Iterative, so any depth is safe to inspect.
-
-    - lists and objects nested deeper than ``limit`` levels;
-    - text holding a lone UTF-16 surrogate (JSON's ``"\\ud800"`` escape): not Unicode, so it cannot be
-      written, hashed or tokenized."""
-    stack = [(value, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, str):
-            if (found := _SURROGATE.search(node)) is not None:
-                return f"text holds the lone surrogate \\u{ord(found.group()):04x}, which is not Unicode text"
-        elif isinstance(node, dict | list):
-            if depth >= limit:
-                return f"lists and objects nested more than {limit} levels deep"
-            children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
-            stack.extend((child, depth + 1) for child in children)
-    return None
-
-
 def _row(name: str, line: int, value: Any, log: ProblemLog) -> RawRow | None:
-    """The row, or None after reporting a value no stage could handle (see :func:`unfit_value`)."""
+    """The row, or None after reporting a value no stage could handle (see :func:`unfit_value`).
+    Checked once here, so later stages can trust every row's depth and text."""
     if (reason := unfit_value(value)) is not None:
         code = "bad_encoding" if "surrogate" in reason else "invalid_json"
         log.error(code, reason, name, line)
@@ -380,7 +357,7 @@ def _read_parquet(path: Path, name: str, log: ProblemLog) -> Iterator[RawRow]:
     try:
         import pyarrow.parquet as pq
 
-        rows = pq.read_table(path).to_pylist()
+        rows = pq.read_table(path).to_pylist(maps_as_pydicts="lossy")
     except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
         log.error("invalid_parquet", f"cannot read the Parquet file: {exc}", name)
         return
@@ -388,8 +365,34 @@ def _read_parquet(path: Path, name: str, log: ProblemLog) -> Iterator[RawRow]:
         log.error("empty_file", "the Parquet file has no rows", name)
         return
     for index, values in enumerate(rows):
-        if (row := _row(name, index + 1, values, log)) is not None:
+        try:
+            plain = _json_from_arrow(values)
+        except UnicodeDecodeError as exc:
+            log.error("bad_encoding", f"a binary value is not UTF-8 text ({exc.reason})", name, index + 1)
+            continue
+        if (row := _row(name, index + 1, plain, log)) is not None:
             yield row
+
+
+def _json_from_arrow(value: Any) -> Any:
+    """A Parquet value as the JSON value it stands for, so rows from every container are alike (and
+    can be written back as JSON): timestamps and dates as ISO text, decimals as numbers, durations
+    as seconds, binary as UTF-8 text (older writers store text as binary)."""
+    if isinstance(value, dict):
+        return {str(k): _json_from_arrow(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_from_arrow(v) for v in value]
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    return str(value)
 
 
 def chunk_document(text: str, name: str, chunk_tokens: int, count_tokens: TokenCounter) -> Iterator[RawRow]:
