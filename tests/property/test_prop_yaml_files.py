@@ -183,3 +183,14 @@ def test_eval_score_reports_any_value_in_the_outputs(prop_project: Path, data) -
     if outcome.exit_code == 2:
         for problem in error_locations(outcome):
             assert str(problem.get("file")).endswith("outputs.jsonl") and problem.get("line") == 2, problem
+
+
+@pytest.mark.xfail(
+    strict=True, reason="redteam/commands.py prints probe text as rich markup; fix requested (issue 11)"
+)
+def test_probe_listing_prints_markup_in_probes_as_text(prop_project: Path) -> None:
+    """A custom category or prompt such as ``[/]`` ends the probe table with rich's MarkupError (exit 3)."""
+    folder = unique_dir(prop_project, _COUNTER)
+    path = _write(folder, "probes.yaml", {**PROBES, "category": "[/]"}, None)
+    outcome = run_cli("redteam", "probes", "--custom", path, cwd=folder)
+    assert_clean(outcome, "redteam probes with category '[/]'")
