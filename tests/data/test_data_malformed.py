@@ -200,3 +200,17 @@ def test_parquet_values_json_lacks_are_read_as_json_and_written_back(cli, projec
     split = cli("data", "split", "in.parquet", "--holdout", "0.34", "--json")
     assert split.exit_code == 0, split.stderr
     assert (project_dir / "in.train.parquet").is_file() and (project_dir / "in.holdout.parquet").is_file()
+
+
+def test_write_all_writes_every_output_or_none(tmp_path: Path) -> None:
+    """A split's holdout that Parquet cannot hold must not leave the train file written alone."""
+    from tuneloop.data.writers import write_all
+    from tuneloop.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="Parquet"):
+        write_all(
+            [(tmp_path / "train.parquet", [{"x": 1}]), (tmp_path / "holdout.parquet", [{"x": 1}, {"x": "a"}])]
+        )
+    assert list(tmp_path.iterdir()) == []
+    write_all([(tmp_path / "train.parquet", [{"x": 1}]), (tmp_path / "holdout.jsonl", [{"x": "a"}])])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["holdout.jsonl", "train.parquet"]
