@@ -131,7 +131,12 @@ def parse_message(
     content_key: str = "content",
 ) -> Message | None:
     """One message, or None after reporting why it is invalid."""
-    if type(raw) is dict and len(raw) == 2 and type(raw.get(content_key)) is str and role_key in raw:
+    if (
+        type(raw) is dict
+        and len(raw) == 2
+        and type(raw.get(content_key)) is str
+        and type(raw.get(role_key)) is str
+    ):
         # the common case, {"role": "user", "content": "..."}: no further checks can fail
         role = (_STRICT_ROLES if strict_keys else ROLE_ALIASES).get(raw[role_key])
         if role is not None and role != "tool":

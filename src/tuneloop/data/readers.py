@@ -15,6 +15,8 @@
 from __future__ import annotations
 
 import csv
+import datetime
+import decimal
 import io
 import json
 import re
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tuneloop.config.loader import unfit_value
 from tuneloop.data.problems import ProblemLog
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
@@ -147,6 +150,37 @@ def _check_bytes(data: bytes, name: str, log: ProblemLog) -> bytes | None:
     return data
 
 
+def _row(name: str, line: int, value: Any, log: ProblemLog) -> RawRow | None:
+    """The row, or None after reporting a value no stage could handle (see :func:`unfit_value`).
+    Checked once here, so later stages can trust every row's depth and text."""
+    if (reason := unfit_value(value)) is not None:
+        code = "bad_encoding" if "surrogate" in reason else "invalid_json"
+        log.error(code, reason, name, line)
+        return None
+    return RawRow(name, line, value)
+
+
+def json_value(text: str) -> Any:
+    """``json.loads`` whose only failure is :class:`json.JSONDecodeError` (see :func:`_guarded`)."""
+    return _guarded(json.loads, text)
+
+
+def _guarded(decode: Callable[..., Any], text: str, *at: int) -> Any:
+    """Run a JSON decoder so that valid-looking JSON Python cannot read fails like a syntax error.
+
+    Nesting deeper than the recursion limit raises RecursionError and an integer of more than 4,300
+    digits ValueError; both are the file's problem, reported with its line, not internal errors."""
+    try:
+        return decode(text, *at)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply to read", text, at[0] if at else 0) from None
+    except ValueError as exc:  # int() refusing an integer of thousands of digits
+        reason = "an integer too long to read" if "digits" in str(exc) else str(exc)
+        raise json.JSONDecodeError(reason, text, at[0] if at else 0) from None
+
+
 def _decode_line(raw: bytes, name: str, line: int, log: ProblemLog) -> str | None:
     if b"\x00" in raw:
         column = raw.index(b"\x00") + 1
@@ -199,11 +233,13 @@ def _read_jsonl(data: bytes, name: str, log: ProblemLog, max_bytes: int) -> Iter
         if text is None:
             continue
         try:
-            value = json.loads(text)
+            value = json_value(text)
         except json.JSONDecodeError as exc:
-            log.error("invalid_json", f"{exc.msg} at column {exc.colno}", name, number)
+            where = f" at column {exc.colno}" if exc.pos else ""
+            log.error("invalid_json", f"{exc.msg}{where}", name, number)
             continue
-        yield RawRow(name, number, value)
+        if (row := _row(name, number, value, log)) is not None:
+            yield row
     if not found:
         log.error("empty_file", "the file holds no examples", name)
 
@@ -236,7 +272,7 @@ def _read_json_array(data: bytes, name: str, log: ProblemLog, max_bytes: int) ->
             break
         start = pos
         try:
-            value, pos = decoder.raw_decode(text, pos)
+            value, pos = _guarded(decoder.raw_decode, text, pos)
         except json.JSONDecodeError as exc:
             # No safe way to find the next element after a syntax error inside an array.
             log.error(
@@ -252,8 +288,8 @@ def _read_json_array(data: bytes, name: str, log: ProblemLog, max_bytes: int) ->
                 name,
                 line,
             )
-        else:
-            yield RawRow(name, line, value)
+        elif (row := _row(name, line, value, log)) is not None:
+            yield row
         pos = _after_space(text, pos)
         if pos < len(text) and text[pos] == ",":
             pos += 1
@@ -301,7 +337,9 @@ def _read_csv(data: bytes, name: str, log: ProblemLog, *, delimiter: str, max_by
         if len(row) != len(header):
             log.error("invalid_csv", f"the row has {len(row)} cells, the header {len(header)}", name, line)
             continue
-        yield RawRow(name, line, {key: _csv_cell(key, cell) for key, cell in zip(header, row, strict=True)})
+        cells = {key: _csv_cell(key, cell) for key, cell in zip(header, row, strict=True)}
+        if (parsed := _row(name, line, cells, log)) is not None:
+            yield parsed
     if count == 0:
         log.error("empty_file", "the CSV file has a header but no rows", name, 1)
 
@@ -309,7 +347,7 @@ def _read_csv(data: bytes, name: str, log: ProblemLog, *, delimiter: str, max_by
 def _csv_cell(column: str, cell: str) -> Any:
     if column in STRUCTURED_COLUMNS and cell.lstrip()[:1] in ("[", "{"):
         try:
-            return json.loads(cell)
+            return json_value(cell)
         except json.JSONDecodeError:
             return cell
     return cell
@@ -319,15 +357,42 @@ def _read_parquet(path: Path, name: str, log: ProblemLog) -> Iterator[RawRow]:
     try:
         import pyarrow.parquet as pq
 
-        rows = pq.read_table(path).to_pylist()
+        rows = pq.read_table(path).to_pylist(maps_as_pydicts="lossy")
     except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
         log.error("invalid_parquet", f"cannot read the Parquet file: {exc}", name)
         return
     if not rows:
         log.error("empty_file", "the Parquet file has no rows", name)
         return
-    for index, row in enumerate(rows):
-        yield RawRow(name, index + 1, row)
+    for index, values in enumerate(rows):
+        try:
+            plain = _json_from_arrow(values)
+        except UnicodeDecodeError as exc:
+            log.error("bad_encoding", f"a binary value is not UTF-8 text ({exc.reason})", name, index + 1)
+            continue
+        if (row := _row(name, index + 1, plain, log)) is not None:
+            yield row
+
+
+def _json_from_arrow(value: Any) -> Any:
+    """A Parquet value as the JSON value it stands for, so rows from every container are alike (and
+    can be written back as JSON): timestamps and dates as ISO text, decimals as numbers, durations
+    as seconds, binary as UTF-8 text (older writers store text as binary)."""
+    if isinstance(value, dict):
+        return {str(k): _json_from_arrow(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_from_arrow(v) for v in value]
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    return str(value)
 
 
 def chunk_document(text: str, name: str, chunk_tokens: int, count_tokens: TokenCounter) -> Iterator[RawRow]:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +41,31 @@ def check_output(path: Path, *, inputs: list[Path], force: bool, in_place: bool 
 
 def write_rows(path: Path, rows: list[Any]) -> None:
     """Write ``rows`` (JSON-like values) in the format the extension names."""
+    if path.suffix.lower() in (".jsonl", ".ndjson"):  # streamed: a large dataset is never one string
+        atomic_write_lines(path, (json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    else:
+        atomic_write_bytes(path, encode_rows(path, rows))
+
+
+def write_all(outputs: list[tuple[Path, list[Any]]]) -> None:
+    """Write several outputs (a split's train and holdout) all or nothing: every file is encoded in
+    memory before the first is written, so rows one format cannot hold leave no file behind."""
+    encoded = [(path, encode_rows(path, rows)) for path, rows in outputs]
+    for path, data in encoded:
+        atomic_write_bytes(path, data)
+
+
+def encode_rows(path: Path, rows: list[Any]) -> bytes:
+    """``rows`` as the bytes of the format ``path``'s extension names; raises :class:`InvalidInput`
+    when that format cannot hold them (Parquet's one type per column)."""
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
-        atomic_write_lines(path, (json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    elif suffix == ".json":
-        atomic_write_bytes(path, (json.dumps(rows, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
-    elif suffix in (".csv", ".tsv"):
-        atomic_write_bytes(path, _csv_bytes(rows, "\t" if suffix == ".tsv" else ","))
-    else:
-        _write_parquet(path, rows)
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+    if suffix == ".json":
+        return (json.dumps(rows, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    if suffix in (".csv", ".tsv"):
+        return _csv_bytes(rows, "\t" if suffix == ".tsv" else ",")
+    return _parquet_bytes(path, rows)
 
 
 def _csv_bytes(rows: list[Any], delimiter: str) -> bytes:
@@ -77,17 +91,20 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _write_parquet(path: Path, rows: list[Any]) -> None:
+def _parquet_bytes(path: Path, rows: list[Any]) -> bytes:
+    """The whole file in memory: a failure leaves nothing behind, not even a folder."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pylist(rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    buffer = pa.BufferOutputStream()
     try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        pq.write_table(pa.Table.from_pylist(rows), buffer)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
+        # Parquet needs one type per column; JSON rows may mix them (a field that is text in one
+        # row and a list in another, tool definitions of different shapes).
+        raise InvalidInput(
+            "unwritable_output",
+            f"the rows cannot be stored as Parquet columns ({exc}); write .jsonl or .json instead",
+            Location(str(path)),
+        ) from None
+    return bytes(buffer.getvalue().to_pybytes())
