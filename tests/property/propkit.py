@@ -31,7 +31,7 @@ KNOWN_KEYS = [
 ]  # fmt: skip
 # Values that mean something to the readers (roles, formats) or break naive code (a lone surrogate
 # cannot be encoded as UTF-8; huge numbers overflow fixed-width types; NaN is what json.loads reads).
-SPECIAL_TEXT = ["", " ", "\n", "user", "assistant", "system", "tool", "human", "gpt", "function", "text",
+SPECIAL_TEXT = ["", " ", "\n", "[/]", "[bold]", "user", "assistant", "system", "tool", "human", "gpt", "function", "text",
                 "image_url", "{}", "[]", "{\"a\": 1}", "\ud800", "\x00", "é" * 3, "🙂", "a" * 300]  # fmt: skip
 SPECIAL_NUMBERS = [0, 1, -1, 2, 0.5, 1.0, 2**31, 2**63, -(2**63) - 1, 2**64, 10**400, float("nan"),
                    float("inf"), float("-inf"), -0.0, 1e308]  # fmt: skip

@@ -173,9 +173,6 @@ def _top_level_texts(row: str) -> dict[str, str]:
     return out
 
 
-@pytest.mark.xfail(
-    strict=True, reason="data/commands_render.py prints tag values as rich markup; fix requested (issue 11)"
-)
 def test_terminal_summary_prints_markup_in_records_as_text(prop_project: Path) -> None:
     """A category such as ``[/]`` ends the terminal summary with rich's MarkupError (exit 3)."""
     folder = unique_dir(prop_project, _COUNTER)

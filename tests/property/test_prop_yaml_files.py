@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import Phase, assume, given, settings
 from hypothesis import strategies as st
 from propkit import assert_clean, error_locations, json_text, mutations, run_cli, unique_dir
@@ -162,12 +161,10 @@ SCORE_FILE_CRASHES = [
     {"prompt": "What is 2+2?", "completion": "4", "latency_s": 10**400},
     {"prompt": "What is 2+2?", "completion": "\ud800"},
 ]
-"""Outputs records that end `eval score` with an internal error in evaluate/score_file.py (not owned by
-this change; the fix is requested in the issue-11 report): tags that are not an object, a latency too
-large for a float, a lone surrogate."""
+"""Outputs records that once ended `eval score` with an internal error in evaluate/score_file.py: tags
+that are not an object, a latency too large for a float, a lone surrogate (kept as explicit cases)."""
 
 
-@pytest.mark.xfail(strict=True, reason="evaluate/score_file.py trusts field types; fix requested (issue 11)")
 @settings(phases=[Phase.explicit, Phase.generate])  # a known failure: no time spent shrinking it
 @given(data=st.data())
 def test_eval_score_reports_any_value_in_the_outputs(prop_project: Path, data) -> None:
@@ -185,9 +182,6 @@ def test_eval_score_reports_any_value_in_the_outputs(prop_project: Path, data) -
             assert str(problem.get("file")).endswith("outputs.jsonl") and problem.get("line") == 2, problem
 
 
-@pytest.mark.xfail(
-    strict=True, reason="redteam/commands.py prints probe text as rich markup; fix requested (issue 11)"
-)
 def test_probe_listing_prints_markup_in_probes_as_text(prop_project: Path) -> None:
     """A custom category or prompt such as ``[/]`` ends the probe table with rich's MarkupError (exit 3)."""
     folder = unique_dir(prop_project, _COUNTER)

@@ -74,6 +74,15 @@ def test_xstest_bad_file(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as info:
         xstest_probes(bad)
     assert info.value.location.line == 2
+    # a quoted prompt over two lines: the bad row after it is on line 4 of the file, not row 3
+    bad.write_text('id,prompt,type,label\n1,"two\nlines",t,safe\n2,hello,t,maybe\n')
+    with pytest.raises(InvalidInput) as info:
+        xstest_probes(bad)
+    assert info.value.location.line == 4
+    bad.write_bytes(b"id,prompt,type,label\n1,caf\xe9,t,safe\n")
+    with pytest.raises(InvalidInput, match="not UTF-8") as info:
+        xstest_probes(bad)
+    assert info.value.code == "bad_encoding"
 
 
 def test_run_builds_memorisation_pii_canary_and_scope_probes(

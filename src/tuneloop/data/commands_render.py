@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -39,10 +40,11 @@ def locations(finding: dict[str, Any], limit: int = LOCATIONS) -> str:
 
 def print_summary(report: dict[str, Any], html_path: object | None = None) -> None:
     dataset, gate = report["dataset"], report["gate"]
-    console.print(f"[bold]{dataset['name']}[/bold]: {dataset['records']} {dataset['kind']} records "
+    # Names, paths, tags and labels come from the user's files: escaped, so "[/]" prints as text.
+    console.print(f"[bold]{escape(dataset['name'])}[/bold]: {dataset['records']} {dataset['kind']} records "
                   f"(digest {dataset['digest'][:12]}, goal {dataset['goal']})")  # fmt: skip
     for info in dataset["files"]:
-        console.print(f"  {info['path']}: {info['format']}, {info['records']} records")
+        console.print(f"  {escape(str(info['path']))}: {info['format']}, {info['records']} records")
     numbers = Table(show_header=False, box=None, padding=(0, 2))
     tokens = report.get("tokens")
     if tokens:
@@ -66,7 +68,8 @@ def print_summary(report: dict[str, Any], html_path: object | None = None) -> No
     balance = report.get("balance") or {}
     if "distribution" in balance:
         numbers.add_row(
-            balance["tag"], ", ".join(f"{k} {v}" for k, v in list(balance["distribution"].items())[:8])
+            Text(balance["tag"]),
+            Text(", ".join(f"{k} {v}" for k, v in list(balance["distribution"].items())[:8])),
         )
     if "refusal_share" in balance:
         numbers.add_row("refusals", f"{balance['refusal_share']:.1%}")
@@ -74,8 +77,10 @@ def print_summary(report: dict[str, Any], html_path: object | None = None) -> No
     if labels:
         numbers.add_row(
             "labels",
-            f"{labels['labels']} (commonest {labels['commonest']['label']} {labels['commonest']['count']}, "
-            f"rarest {labels['rarest']['label']} {labels['rarest']['count']})",
+            Text(
+                f"{labels['labels']} (commonest {labels['commonest']['label']} {labels['commonest']['count']}, "
+                f"rarest {labels['rarest']['label']} {labels['rarest']['count']})"
+            ),
         )
     diversity = (report.get("diversity") or {}).get("answers")
     if diversity and "distinct_2" in diversity:
@@ -125,7 +130,9 @@ def print_summary(report: dict[str, Any], html_path: object | None = None) -> No
             where = locations(f)
             if where:
                 message.append(f"\n{where}", style="dim")
-            table.add_row(f"[{_STYLE[f['severity']]}]{f['severity']}[/]", f["check"], f["code"], message)
+            table.add_row(
+                f"[{_STYLE[f['severity']]}]{f['severity']}[/]", Text(f["check"]), Text(f["code"]), message
+            )
         console.print(table)
     verdict = "[bold green]PASSED[/]" if gate["passed"] else "[bold red]FAILED[/]"
     console.print(f"gate {verdict}: {gate['errors']} errors, {gate['warnings']} warnings")
@@ -133,4 +140,4 @@ def print_summary(report: dict[str, Any], html_path: object | None = None) -> No
     if version:
         console.print(f"registered dataset version {version['id']} ({version['digest'][:12]})")
     if html_path:
-        console.print(f"report: {html_path}")
+        console.print(f"report: {escape(str(html_path))}")

@@ -175,4 +175,4 @@ def load_dataset_version_records(project: Project, info: DatasetVersionInfo) -> 
     if info.snapshot_sha256 is None:
         raise NotFound("snapshot_missing", f"dataset version {info.id} has no snapshot")
     text = project.artifacts.get_bytes(info.snapshot_sha256).decode("utf-8")
-    return [_RECORD_ADAPTER.validate_python(json.loads(line)) for line in text.splitlines() if line.strip()]
+    return [_RECORD_ADAPTER.validate_python(json.loads(line)) for line in text.split("\n") if line.strip()]

@@ -150,7 +150,7 @@ def dedup_files(
     (default ``OUTPUT.removed.jsonl``); ``dry_run`` writes nothing."""
     from tuneloop.data.dedup import find_duplicates
     from tuneloop.data.text import full_text, preview
-    from tuneloop.data.writers import check_output, write_rows
+    from tuneloop.data.writers import check_output, write_all
 
     log_path = log_file or output.with_name(output.stem + ".removed.jsonl")
     if not dry_run:
@@ -167,8 +167,8 @@ def dedup_files(
         for c in report.clusters for m in c.members
     ]  # fmt: skip
     if not dry_run:
-        write_rows(output, [row.value for i, row in enumerate(loaded.rows) if i not in removed])
-        write_rows(log_path, entries)
+        write_all([(output, [row.value for i, row in enumerate(loaded.rows) if i not in removed]),
+                   (log_path, entries)])  # fmt: skip
     return Deduplicated(len(records), len(removed), len(report.clusters), report.method,
                         None if dry_run else output, None if dry_run else log_path, entries)  # fmt: skip
 
@@ -245,7 +245,7 @@ def split_file(
     """Split ``file`` into train and holdout files (default ``FILE.train<ext>``/``FILE.holdout<ext>``):
     group-aware, stratified, verified free of cross-split duplicates."""
     from tuneloop.data.split import split_dataset
-    from tuneloop.data.writers import check_output, write_rows
+    from tuneloop.data.writers import check_output, write_all
 
     train_path = train_out or file.with_name(f"{file.stem}.train{file.suffix}")
     holdout_path = holdout_out or file.with_name(f"{file.stem}.holdout{file.suffix}")
@@ -260,8 +260,9 @@ def split_file(
                                seed=seed, dedup=settings.dedup)  # fmt: skip
     except ValueError as exc:
         raise InvalidInput("invalid_split", str(exc)) from None
-    write_rows(train_path, [loaded.rows[i].value for i in result.train])
-    write_rows(holdout_path, [loaded.rows[i].value for i in result.holdout])
+    # all or nothing: a holdout one format cannot hold must not leave the train file written alone
+    write_all([(train_path, [loaded.rows[i].value for i in result.train]),
+               (holdout_path, [loaded.rows[i].value for i in result.holdout])])  # fmt: skip
     document = result.to_dict()
     document["moved_to_train"] = [
         {

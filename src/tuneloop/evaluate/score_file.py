@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tuneloop.config.evaluate import EvalSection
+from tuneloop.config.loader import unfit_value
+from tuneloop.data.readers import json_value
 from tuneloop.errors import ConfigError, InvalidInput, Location, TuneloopError
 from tuneloop.evaluate.generation import Generation
 from tuneloop.evaluate.items import EvalItem, item_id, load_items
@@ -41,13 +43,17 @@ def read_outputs(path: Path) -> list[tuple[EvalItem, Generation]]:
     if not path.is_file():
         raise InvalidInput("file_not_found", f"no such file: {path}", Location(str(path)))
     records, problems = [], []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    # split on "\n" only: str.splitlines also cuts at U+2028, U+0085 ..., which JSON strings may hold raw
+    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = json_value(line)
         except json.JSONDecodeError as exc:
             problems.append(_problem(path, number, None, f"invalid JSON: {exc.msg}"))
+            continue
+        if (reason := unfit_value(row)) is not None:
+            problems.append(_problem(path, number, None, reason))
             continue
         parsed = _record(path, number, row, problems)
         if parsed is not None:
@@ -84,7 +90,11 @@ def _record(
     reference = row.get("reference")
     if reference is not None and not isinstance(reference, str):
         reference = json.dumps(reference, ensure_ascii=False)
-    tags = {k: str(v) for k, v in (row.get("tags") or {}).items()}
+    given_tags = row.get("tags") or {}
+    if not isinstance(given_tags, dict):
+        problems.append(_problem(path, number, "tags", "tags must be an object of labels"))
+        return None
+    tags = {k: str(v) for k, v in given_tags.items()}
     if "category" in row:
         tags.setdefault("category", str(row["category"]))
     plain = [{"role": str(m.get("role", "user")), "content": str(m["content"])} for m in messages]
@@ -94,10 +104,20 @@ def _record(
         completion,
         0,
         len(completion.split()),
-        float(latency) if isinstance(latency, int | float) else math.nan,
+        _seconds(latency),
         str(row.get("finish_reason", "stop")),
     )
     return EvalItem(identity, plain, reference, tags, f"{path}:{number}"), generation
+
+
+def _seconds(value: Any) -> float:
+    """A latency in seconds; NaN when it is missing or no float can hold it (a 400-digit integer)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return math.nan
+    try:
+        return float(value)
+    except OverflowError:
+        return math.nan
 
 
 def _without_system(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from tuneloop.console import JsonFlag, console, err_console, print_json, stage_progress
 
@@ -201,11 +202,17 @@ def probes(
                 }
             )
             return
-        table = Table(title=f"{category}: {len(found.probes)} probes")
+        # Custom probes are user text: plain Text cells, so "[/]" in a prompt prints as written.
+        table = Table(title=Text(f"{category}: {len(found.probes)} probes"))
         for column in ("id", "expected", "detector", "harm area", "prompt"):
             table.add_column(column)
         for p in found.probes:
-            table.add_row(p.id, p.expected, p.detector or "", p.harm_area or "", p.user_text()[:90])
+            table.add_row(
+                *(
+                    Text(cell)
+                    for cell in (p.id, p.expected, p.detector or "", p.harm_area or "", p.user_text()[:90])
+                )
+            )
         console.print(table)
         return
     if json_output:
@@ -216,10 +223,10 @@ def probes(
         table.add_column(column)
     for row in found.categories:
         table.add_row(
-            row["category"],
+            Text(row["category"]),
             str(row["probes"]) if row["source"] != "project data" else "from data",
-            row["source"],
-            row["description"],
+            Text(row["source"]),
+            Text(row["description"]),
         )
     console.print(table)
     strategies = Table(title="strategies")

@@ -227,18 +227,30 @@ def xstest_probes(path: Path) -> list[Probe]:
     """XSTest's prompts (Röttger et al., 2024): ``safe`` -> over_refusal, ``unsafe`` -> harmful."""
     if not path.is_file():
         raise NotFound("file_not_found", f"no such XSTest file: {path}", Location(str(path)))
+    rows: list[tuple[int, dict[str, Any]]] = []
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        missing = XSTEST_COLUMNS - set(reader.fieldnames or [])
-        if missing:
+        try:
+            missing = XSTEST_COLUMNS - set(reader.fieldnames or [])
+            if missing:
+                raise InvalidInput(
+                    "bad_xstest",
+                    f"XSTest CSV lacks column(s) {', '.join(sorted(missing))}",
+                    Location(str(path), 1),
+                )
+            # The line a row starts on: a quoted prompt may span several lines of the file.
+            start = reader.line_num + 1
+            for row in reader:
+                rows.append((start, row))
+                start = reader.line_num + 1
+        except UnicodeDecodeError as exc:
             raise InvalidInput(
-                "bad_xstest",
-                f"XSTest CSV lacks column(s) {', '.join(sorted(missing))}",
-                Location(str(path), 1),
-            )
-        rows: list[dict[str, Any]] = list(reader)
+                "bad_encoding",
+                f"XSTest CSV is not UTF-8 text ({exc.reason})",
+                Location(str(path), len(rows) + 2),
+            ) from None
     probes = []
-    for line, row in enumerate(rows, start=2):
+    for line, row in rows:
         label = (row.get("label") or "").strip()
         if label not in ("safe", "unsafe") or not (row.get("prompt") or "").strip():
             raise InvalidInput(
