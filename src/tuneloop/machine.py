@@ -7,17 +7,15 @@ threads when told (``TUNELOOP_THREADS``) and say when the machine is busy (:func
 
 from __future__ import annotations
 
-import math
 import os
+import time
 from pathlib import Path
 
 from tuneloop.errors import InvalidInput, Location
 
 THREADS_ENV = "TUNELOOP_THREADS"
-LOAD_WINDOW_S = 60.0
-"""The time constant of the 1-minute load average (an exponential moving average)."""
 MIN_FOREIGN_LOAD = 1.0
-"""Load from other processes below one busy core is background noise, not worth a warning."""
+"""Other processes' work below one busy core is background noise, not worth a warning."""
 
 
 def available_cores() -> int:
@@ -50,49 +48,60 @@ def threads_override() -> int | None:
     return value
 
 
-def own_recent_load() -> float:
-    """This process's share of the 1-minute load average (with its finished child processes).
+SAMPLE_S = 0.5
+"""How long :func:`foreign_busy_cores` watches the CPU before training starts."""
 
-    Work done before training (tokenising, the data check's workers) counts in the load average for
-    a minute; it is estimated from the CPU time used so far as an even rate over the process's life,
-    weighted the way the kernel's moving average weighs it, so tuneloop does not warn about itself.
-    """
-    age = _process_age()
-    if age is None or age <= 0:
-        return 0.0
+
+def cpu_busy_seconds() -> float | None:
+    """CPU seconds all cores have spent busy since boot (``/proc/stat``), or None off Linux."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    # user nice system idle iowait irq softirq steal ...: everything but idle and iowait is busy
+    ticks = [int(v) for v in fields[1:9]]
+    busy = sum(ticks) - ticks[3] - ticks[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds this process has used (all its threads)."""
     times = os.times()
-    cpu = times.user + times.system + times.children_user + times.children_system
-    return (cpu / age) * (1 - math.exp(-age / LOAD_WINDOW_S))
+    return times.user + times.system
+
+
+def foreign_busy_cores(sample_s: float = SAMPLE_S) -> float | None:
+    """How many cores other processes keep busy right now: the machine's busy CPU time over a short
+    window, less this process's own, per second of the window. None where it cannot be measured.
+
+    A measurement of now, not the 1-minute load average: the load average still counts, for a
+    minute, the previous command of a script (a ``data check`` just before ``train``) and would warn
+    about work that has already finished.
+    """
+    began_busy, began_own, began = cpu_busy_seconds(), own_cpu_seconds(), time.monotonic()
+    if began_busy is None:
+        return None
+    time.sleep(sample_s)
+    ended_busy, ended_own, elapsed = cpu_busy_seconds(), own_cpu_seconds(), time.monotonic() - began
+    if ended_busy is None or elapsed <= 0:
+        return None
+    return max(0.0, (ended_busy - began_busy) - (ended_own - began_own)) / elapsed
 
 
 def cpu_contention(threads: int) -> str | None:
-    """A warning when other processes keep the cores busy that ``threads`` torch threads will need.
-
-    Compares the 1-minute load average, less this process's own part, with the cores available: at
-    least one core's worth of foreign load, and more load than cores once the training threads run.
-    None when the machine has room (or cannot say: no load average on this platform).
+    """A warning when other processes keep the cores busy that ``threads`` torch threads will need:
+    at least one core's worth of other work, and more work than cores once the training threads run.
+    None when the machine has room (or cannot say: no ``/proc/stat`` on this platform).
     """
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):
+    foreign = foreign_busy_cores()
+    if foreign is None:
         return None
     cores = available_cores()
-    foreign = max(0.0, load - own_recent_load())
     if foreign < MIN_FOREIGN_LOAD or foreign + threads <= cores:
         return None
     return (
-        f"other processes are using the CPU: load {load:.1f} on {cores} cores "
-        f"(about {foreign:.1f} of it not tuneloop's); training will be slower than usual. "
-        f"{THREADS_ENV} sets how many threads tuneloop uses (now {threads})"
+        f"other processes are using the CPU: about {foreign:.1f} of {cores} cores busy with other work; "
+        f"training will be slower than usual. {THREADS_ENV} sets how many threads tuneloop uses (now {threads})"
     )
-
-
-def _process_age() -> float | None:
-    """Seconds since this process started (Linux ``/proc``), or None elsewhere."""
-    try:
-        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-    except (OSError, IndexError, ValueError):
-        return None
-    started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22 of stat: start time in ticks
-    return max(0.0, uptime - started)

@@ -3,6 +3,7 @@ machine is reported before training instead of silently running several times sl
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -58,43 +59,55 @@ def test_model_loading_uses_tuneloop_threads(tiny_model_dir: Path, monkeypatch: 
 @pytest.fixture
 def two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(machine, "available_cores", lambda: 2)
-    monkeypatch.setattr(machine, "own_recent_load", lambda: 0.0)
 
 
 def test_a_busy_machine_is_reported(two_cores: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(machine.os, "getloadavg", lambda: (3.1, 2.0, 1.0))
+    monkeypatch.setattr(machine, "foreign_busy_cores", lambda: 1.9)
     message = machine.cpu_contention(threads=2)
     assert message is not None
-    assert message.startswith("other processes are using the CPU: load 3.1 on 2 cores")
+    assert message.startswith("other processes are using the CPU: about 1.9 of 2 cores busy with other work")
     assert "training will be slower than usual" in message and "TUNELOOP_THREADS" in message
 
 
 @pytest.mark.parametrize(
-    ("load", "own", "threads"),
+    ("foreign", "threads"),
     [
-        (0.4, 0.0, 2),  # an idle machine
-        (2.0, 0.0, 0),  # busy, but tuneloop would leave the cores alone (no threads)
-        (2.5, 2.0, 2),  # the load is tuneloop's own earlier work (tokenising, data check workers)
-        (1.0, 0.0, 1),  # one other busy process, one training thread: both fit on two cores
+        (0.1, 2),  # an idle machine
+        (2.0, 0),  # busy, but tuneloop would leave the cores alone (no threads)
+        (0.9, 2),  # less than one core of other work: noise
+        (1.0, 1),  # one other busy process, one training thread: both fit on two cores
     ],
 )
 def test_no_warning_when_the_cores_suffice(
-    load: float, own: float, threads: int, monkeypatch: pytest.MonkeyPatch
+    foreign: float, threads: int, two_cores: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(machine, "available_cores", lambda: 2)
-    monkeypatch.setattr(machine, "own_recent_load", lambda: own)
-    monkeypatch.setattr(machine.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(machine, "foreign_busy_cores", lambda: foreign)
     assert machine.cpu_contention(threads=threads) is None
 
 
-def test_no_load_average_no_warning(two_cores: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    def unavailable() -> tuple[float, float, float]:
-        raise OSError("no load average here")
-
-    monkeypatch.setattr(machine.os, "getloadavg", unavailable)
+def test_nothing_to_measure_no_warning(two_cores: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(machine, "cpu_busy_seconds", lambda: None)
+    assert machine.foreign_busy_cores(sample_s=0.01) is None
     assert machine.cpu_contention(threads=2) is None
 
 
-def test_own_recent_load_is_a_share_of_the_cpu_used() -> None:
-    own = machine.own_recent_load()
-    assert 0.0 <= own <= machine.available_cores() * 2  # this process and its finished children
+def test_other_work_is_the_machine_busy_time_less_our_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the machine spends 1.5 CPU-seconds busy over a 0.5 s window; 0.5 of them are this process's
+    busy, own = iter([100.0, 101.5]), iter([10.0, 10.5])
+    clock = iter([0.0, 0.5])
+    monkeypatch.setattr(machine, "cpu_busy_seconds", lambda: next(busy))
+    monkeypatch.setattr(machine, "own_cpu_seconds", lambda: next(own))
+    monkeypatch.setattr(machine.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(machine.time, "sleep", lambda seconds: None)
+    assert machine.foreign_busy_cores() == pytest.approx(2.0)
+
+
+def test_earlier_work_of_this_process_is_not_foreign() -> None:
+    # a real measurement on Linux right after this process has been busy: its own time is left out
+    deadline = time.perf_counter() + 0.2
+    while time.perf_counter() < deadline:
+        pass
+    measured = machine.foreign_busy_cores(sample_s=0.2)
+    if measured is None:
+        pytest.skip("no /proc/stat here")
+    assert 0.0 <= measured <= machine.available_cores() + 0.5

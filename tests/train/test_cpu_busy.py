@@ -13,16 +13,17 @@ def test_training_warns_when_other_processes_use_the_cores(
     train_project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(machine, "available_cores", lambda: 2)
-    monkeypatch.setattr(machine, "own_recent_load", lambda: 0.0)
-    monkeypatch.setattr(machine.os, "getloadavg", lambda: (3.1, 3.0, 2.5))
+    monkeypatch.setattr(machine, "foreign_busy_cores", lambda: 1.9)
     progress = RecordingProgress()
     assert train(train_project, progress=progress).status == "completed"
     warnings = [text for level, text in progress.messages if level == "warning"]
-    assert any(text.startswith("other processes are using the CPU: load 3.1 on 2 cores") for text in warnings)
+    assert any(
+        text.startswith("other processes are using the CPU: about 1.9 of 2 cores") for text in warnings
+    )
 
 
 def test_an_idle_machine_gets_no_warning(train_project, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(machine.os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    monkeypatch.setattr(machine, "foreign_busy_cores", lambda: 0.1)
     progress = RecordingProgress()
     assert train(train_project, progress=progress).status == "completed"
     assert not [text for _, text in progress.messages if text.startswith("other processes")]
