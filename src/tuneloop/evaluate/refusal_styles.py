@@ -2,7 +2,7 @@
 
 One bank per refusal or compliance style of :mod:`tuneloop.evaluate.refusal_corpus`; each holds
 interchangeable wordings with ``{do}`` (a verb phrase), ``{doing}`` / ``{Doing}`` (its gerund) and
-``{topic}`` placeholders. Written by hand; no model output was copied here (the word-policing, extra
+``{topic}`` fields that the corpus fills in. Written by hand; no model output was copied here (the word-policing, extra
 AI-disclaimer, debunking and warning-then-comply wordings were added after a first look at a sample of
 held-out XSTest completions, as the corpus module records).
 """
