@@ -40,8 +40,9 @@ def print_json(value: Any) -> None:
     sys.stdout.flush()
 
 
-def progress_bar(*, transient: bool = False, quiet: bool = False) -> Progress:
-    """A progress bar with count, elapsed time and ETA, drawn on stderr."""
+def _progress_bar(*, transient: bool) -> Progress:
+    """A progress bar with count, elapsed time and ETA, drawn on stderr (silence is ``SILENT``, not
+    a disabled bar)."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -52,7 +53,6 @@ def progress_bar(*, transient: bool = False, quiet: bool = False) -> Progress:
         TimeRemainingColumn(),
         console=err_console,
         transient=transient,
-        disable=quiet,
     )
 
 
@@ -103,7 +103,7 @@ class RichProgress:
                 if transient:
                     bar.remove_task(task)
             return
-        with progress_bar(transient=transient) as bar:
+        with _progress_bar(transient=transient) as bar:
             self._bar = bar
             try:
                 yield _RichTask(

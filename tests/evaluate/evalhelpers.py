@@ -49,16 +49,21 @@ gates:
 """
 
 
-def register_two_versions(project: Any, artifact_dir: Path, base_dir: Path) -> None:
-    """Register ``proj:1`` and ``proj:2`` (the same weights; scripted answers tell them apart)."""
+def register_version(project: Any, artifact_dir: Path, base_dir: Path) -> Any:
+    """Register the next ``proj:N`` (full weights from ``artifact_dir``, a local base)."""
     from tuneloop.registry import register_model_version
 
+    return register_model_version(
+        project,
+        name="proj",
+        kind="full",
+        artifact_dir=artifact_dir,
+        base_reference=str(base_dir),
+        base_weights_sha256="0" * 64,
+    )
+
+
+def register_two_versions(project: Any, artifact_dir: Path, base_dir: Path) -> None:
+    """Register ``proj:1`` and ``proj:2`` (the same weights; scripted answers tell them apart)."""
     for _ in range(2):
-        register_model_version(
-            project,
-            name="proj",
-            kind="full",
-            artifact_dir=artifact_dir,
-            base_reference=str(base_dir),
-            base_weights_sha256="0" * 64,
-        )
+        register_version(project, artifact_dir, base_dir)

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 from evalhelpers import SUPPORT_ROWS, answer
+from evalhelpers import register_version as register
 from sqlalchemy import func, select
 
 from tuneloop.evaluate.evaluations import compare_evaluations, list_evaluations, load_report, record_run
 from tuneloop.evaluate.runner import run_suite
 from tuneloop.project import Project
-from tuneloop.registry import list_results, register_model_version, set_alias
+from tuneloop.registry import list_results, set_alias
 from tuneloop.store import EvalItemScoreRecord
 
 TRUTH = {question: (category, priority) for question, category, priority in SUPPORT_ROWS}
@@ -29,17 +30,6 @@ def wrong_priority(question: str) -> str:
 
 def refusal(question: str) -> str:
     return "I'm sorry, but I can't help with that."
-
-
-def register(project: Project, model_dir: Path, base: Path):
-    return register_model_version(
-        project,
-        name="proj",
-        kind="full",
-        artifact_dir=model_dir,
-        base_reference=str(base),
-        base_weights_sha256="0" * 64,
-    )
 
 
 @pytest.fixture
