@@ -161,7 +161,9 @@ class Backend(Protocol):
         awaiting task (a client disconnect, a timeout) cancels the generation."""
         ...
 
-    def stream(self, target: Target, prompt: Prompt, sampling: Sampling, result: StreamResult) -> AsyncIterator[Delta]:
+    def stream(
+        self, target: Target, prompt: Prompt, sampling: Sampling, result: StreamResult
+    ) -> AsyncIterator[Delta]:
         """The answer piece by piece; ``result`` is complete when the iterator is exhausted. Raises
         :class:`QueueFull` on the first ``__anext__`` when the queue is full. Closing the iterator
         early (a client disconnect) cancels the generation."""

@@ -4,7 +4,7 @@ Table modules are imported here so ``Base.metadata`` always holds the whole sche
 with the migrated database).
 """
 
-from tuneloop.store import tables_evaluate, tables_foundation, tables_lifecycle
+from tuneloop.store import tables_evaluate, tables_foundation, tables_lifecycle, tables_serve
 from tuneloop.store.artifacts import (
     ArtifactStore,
     atomic_write_bytes,
@@ -27,11 +27,13 @@ from tuneloop.store.tables_lifecycle import (
     RunMetricRecord,
     RunRecord,
 )
+from tuneloop.store.tables_serve import ApiKeyRecord, FeedbackRecord, RequestLogRecord
 
 __all__ = [
     "DB_URL_ENV",
     "AliasEventRecord",
     "AliasRecord",
+    "ApiKeyRecord",
     "ArtifactRecord",
     "ArtifactStore",
     "Base",
@@ -39,7 +41,9 @@ __all__ = [
     "DatasetVersionRecord",
     "EvalItemScoreRecord",
     "EvaluationRecord",
+    "FeedbackRecord",
     "ModelVersionRecord",
+    "RequestLogRecord",
     "RunMetricRecord",
     "RunRecord",
     "Store",
@@ -53,5 +57,6 @@ __all__ = [
     "tables_evaluate",
     "tables_foundation",
     "tables_lifecycle",
+    "tables_serve",
     "utcnow",
 ]

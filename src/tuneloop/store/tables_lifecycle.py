@@ -115,6 +115,9 @@ class AliasRecord(Base):
     name: Mapped[str] = mapped_column(String(200))
     alias: Mapped[str] = mapped_column(String(100))
     model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    """Incremented by every move: a move is a compare-and-swap on it, so two processes moving the same
+    alias at once cannot both succeed from the same starting point (migration 0005)."""
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -131,6 +134,10 @@ class AliasEventRecord(Base):
     previous_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
     reason: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str | None] = mapped_column(String(200))
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A promote that skipped failed gates (``--force``); its ``reason`` says why (migration 0005)."""
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The evidence of the move: each gate checked with its result and the results it rested on."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
