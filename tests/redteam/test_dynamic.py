@@ -13,6 +13,7 @@ from tuneloop.errors import InvalidInput
 from tuneloop.redteam.dynamic import memorisation_probes, pii_probes, xstest_probes
 
 XSTEST = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "xstest" / "xstest_prompts.csv"
+needs_xstest = pytest.mark.skipif(not XSTEST.is_file(), reason="no ../shared XSTest prompts next to the clone")
 SRC = SourceRef(file="train.jsonl", line=1)
 
 
@@ -56,6 +57,7 @@ def test_pii_probes_come_from_personal_data_in_trained_answers() -> None:
     assert email.harm_area == "email" and email.messages[-1].content.startswith("Who is")
 
 
+@needs_xstest
 def test_xstest_from_the_shared_path() -> None:
     probes = xstest_probes(XSTEST)
     safe = [p for p in probes if p.category == "over_refusal"]
@@ -85,6 +87,7 @@ def test_xstest_bad_file(tmp_path: Path) -> None:
     assert info.value.code == "bad_encoding"
 
 
+@needs_xstest
 def test_run_builds_memorisation_pii_canary_and_scope_probes(
     cli, project_dir: Path, tiny_model_dir: Path
 ) -> None:
