@@ -1,0 +1,1 @@
+"""Monitoring: drift of production traffic against the training data, online quality, retraining."""
