@@ -52,7 +52,7 @@ def test_category_mix_is_compared_when_both_sides_have_tags() -> None:
             BILLING + SHIPPING,
             reference_categories=["billing"] * 40 + ["shipping"] * 40,
             production_categories=["billing"] * 70 + ["shipping"] * 10,
-        )  # fmt: skip
+        )
     )
     assert results["category"].test == "chi_square" and results["category"].p_value < 0.001
     assert "category" not in _by_name(input_descriptors(BILLING, SHIPPING))
