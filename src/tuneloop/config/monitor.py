@@ -1,16 +1,61 @@
-"""The ``monitor`` section: drift and quality checks on production traffic (monitoring stage)."""
+"""The ``monitor`` section: drift of production traffic against the training data (monitoring stage)."""
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+
+from pydantic import Field, field_validator
 
 from tuneloop.config.strict_model import StrictModel
+
+DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+SECONDS_PER_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def duration_seconds(text: str) -> float:
+    """Seconds in a duration such as ``90m``, ``24h`` or ``7d``; ValueError for anything else."""
+    match = DURATION.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration (a number and one of s, m, h, d, w: 30m, 24h, 7d)")
+    return float(match.group(1)) * SECONDS_PER_UNIT[match.group(2)]
+
+
+class DriftSettings(StrictModel):
+    """How a window of production traffic is compared with the training reference."""
+
+    window: str = "24h"
+    """The production window compared per run (``30m``, ``24h``, ``7d``); consecutive windows feed
+    the sustained-drift state machine."""
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    """Significance level of each window's embedding test (false alarms per same-distribution window),
+    and the family-wise level of its descriptor tests (Bonferroni)."""
+    method: str = Field(default="mmd", pattern="^(mmd|domain_classifier)$")
+    """The embedding test that decides a window: ``mmd`` (kernel two-sample test) or
+    ``domain_classifier`` (out-of-fold ROC AUC of a classifier telling the two apart); both are
+    reported."""
+    permutations: int = Field(default=200, ge=19)
+    """Permutations behind each p-value (19 is the fewest that can reach p < 0.05)."""
+    max_per_side: int = Field(default=1000, ge=20)
+    """Larger windows and references are subsampled to this many inputs (bounds the cost)."""
+    min_window: int = Field(default=30, ge=5)
+    """A window with fewer production inputs is reported as too small and not tested."""
+    sustain_windows: int = Field(default=3, ge=1)
+    """Consecutive drifting windows before drift counts as sustained (the retraining trigger)."""
+    recover_windows: int = Field(default=2, ge=1)
+    """Consecutive clean windows before sustained drift is over."""
+    novel_similarity: float = Field(default=0.5, ge=0, le=1)
+    """A production input whose closest training input is less similar than this (cosine of MiniLM
+    embeddings) has no close training neighbour: a candidate for new training data."""
+
+    @field_validator("window")
+    @classmethod
+    def _window_is_a_duration(cls, value: str) -> str:
+        duration_seconds(value)
+        return value
 
 
 class MonitorSection(StrictModel):
     """Monitoring settings."""
 
-    window_days: int = Field(default=7, ge=1)
-    """Production traffic window compared with the training reference."""
-    drift_threshold: float = Field(default=0.2, ge=0, le=1)
-    """Share of production inputs with no training neighbour above which drift is reported."""
+    drift: DriftSettings = Field(default_factory=DriftSettings)
+    """Drift detection on production inputs and outputs."""

@@ -4,7 +4,7 @@ Table modules are imported here so ``Base.metadata`` always holds the whole sche
 with the migrated database).
 """
 
-from tuneloop.store import tables_evaluate, tables_foundation, tables_lifecycle, tables_serve
+from tuneloop.store import tables_evaluate, tables_foundation, tables_lifecycle, tables_monitor, tables_serve
 from tuneloop.store.artifacts import (
     ArtifactStore,
     atomic_write_bytes,
@@ -27,6 +27,7 @@ from tuneloop.store.tables_lifecycle import (
     RunMetricRecord,
     RunRecord,
 )
+from tuneloop.store.tables_monitor import DriftWindowRecord
 from tuneloop.store.tables_serve import ApiKeyRecord, FeedbackRecord, RequestLogRecord
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "Base",
     "BaseModelRecord",
     "DatasetVersionRecord",
+    "DriftWindowRecord",
     "EvalItemScoreRecord",
     "EvaluationRecord",
     "FeedbackRecord",
@@ -57,6 +59,7 @@ __all__ = [
     "tables_evaluate",
     "tables_foundation",
     "tables_lifecycle",
+    "tables_monitor",
     "tables_serve",
     "utcnow",
 ]

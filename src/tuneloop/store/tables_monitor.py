@@ -1,0 +1,49 @@
+"""Tables of the monitoring stage: one row per drift window checked (migration 0006_monitor).
+
+The rows of one segment (model name, alias) in order are the input of the sustained-drift state
+machine, and the drift-over-time report; each row keeps the whole result as JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tuneloop.store.table_base import Base, utcnow
+
+
+class DriftWindowRecord(Base):
+    """The drift check of one window of production traffic for one model segment."""
+
+    __tablename__ = "drift_windows"
+    __table_args__ = (Index("ix_drift_windows_segment", "model_name", "alias"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    model_name: Mapped[str] = mapped_column(String(500))
+    alias: Mapped[str | None] = mapped_column(String(100))
+    model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    model_reference: Mapped[str | None] = mapped_column(String(500))
+    """The exact version whose traffic was checked, when the window has one."""
+    window_start: Mapped[datetime | None] = mapped_column()
+    window_end: Mapped[datetime | None] = mapped_column()
+    source: Mapped[str] = mapped_column(Text)
+    """Where production came from: ``request log`` or the file given."""
+    reference: Mapped[str] = mapped_column(Text)
+    """What it was compared with (``dataset version 3 (train, 770 records)``, a file)."""
+    n_production: Mapped[int] = mapped_column(Integer)
+    n_reference: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(50))
+    statistic: Mapped[float | None] = mapped_column(Float)
+    p_value: Mapped[float | None] = mapped_column(Float)
+    drift: Mapped[bool | None] = mapped_column(Boolean)
+    """None when the window was too small to test."""
+    state: Mapped[str] = mapped_column(String(20))
+    """The segment's drift state after this window (stable, drifting, sustained, recovering)."""
+    state_detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    report_json_sha256: Mapped[str | None] = mapped_column(String(64))
+    report_html_sha256: Mapped[str | None] = mapped_column(String(64))
