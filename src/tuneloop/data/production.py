@@ -35,7 +35,7 @@ class ProductionInput:
     tags: dict[str, str]
 
 
-def _prompt_of(value: Any) -> str | None:
+def prompt_of(value: Any) -> str | None:
     """The user-side text of one production row, whatever its shape."""
     if isinstance(value, str):
         return value
@@ -59,7 +59,7 @@ def _prompt_of(value: Any) -> str | None:
         if isinstance(item, str):
             return item
         if isinstance(item, list | dict):
-            return _prompt_of({"messages": item} if isinstance(item, list) else item)
+            return prompt_of({"messages": item} if isinstance(item, list) else item)
     return None
 
 
@@ -74,7 +74,7 @@ def load_production_inputs(
         rows = list(read_rows(path, name, log, max_line_bytes=4 * 1024 * 1024))
     inputs = []
     for row in rows:
-        text = _prompt_of(row.value)
+        text = prompt_of(row.value)
         if text is None or not text.strip():
             log.error(
                 "missing_key",
