@@ -22,6 +22,7 @@ from tuneloop.data import commands as data_commands
 from tuneloop.errors import ExitCode, TuneloopError
 from tuneloop.evaluate import commands as eval_commands
 from tuneloop.models import commands as models_commands
+from tuneloop.monitor import commands as monitor_commands
 from tuneloop.redteam import commands as redteam_commands
 from tuneloop.train import commands as train_commands
 
@@ -66,6 +67,9 @@ VERBS: dict[str, Callable[..., Any]] = {
     "runs show": train_commands.show,
     "runs compare": train_commands.compare,
     "export": train_commands.export,
+    # monitoring (issue 13)
+    "monitor drift": monitor_commands.drift,
+    "monitor ingest": monitor_commands.ingest,
 }
 
 GROUP_HELP = {
@@ -75,6 +79,7 @@ GROUP_HELP = {
     "runs": "Inspect and compare training runs.",
     "eval": "Evaluate models against baselines with paired statistics and gates.",
     "redteam": "Probe models for the failure modes fine-tuning introduces.",
+    "monitor": "Watch production traffic: drift against the training data, ingest outside logs.",
 }
 
 

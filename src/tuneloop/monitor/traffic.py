@@ -26,7 +26,9 @@ from sqlalchemy import select
 from tuneloop.data.problems import ProblemLog
 from tuneloop.data.production import prompt_of
 from tuneloop.data.readers import read_rows
+from tuneloop.errors import InvalidInput
 from tuneloop.project import Project
+from tuneloop.registry import ModelVersionInfo, get_model_version
 from tuneloop.store import RequestLogRecord
 
 MAX_LINE_BYTES = 4 * 1024 * 1024
@@ -176,11 +178,15 @@ def _ingest_id(path: Path, line: int, item: TrafficItem) -> str:
     return f"ingest-{hashlib.sha256(key.encode()).hexdigest()[:40]}"
 
 
-def ingest(project: Project, path: Path, *, model: str, alias: str | None = None) -> tuple[int, int]:
-    """Append the requests of ``path`` to the request log as traffic of ``model`` (a name, or the
-    row's own ``model`` when it has one); all rows or none. Returns (added, already present)."""
+def ingest(project: Project, path: Path, *, model: str) -> tuple[int, int]:
+    """Append the requests of ``path`` to the request log as traffic of ``model`` (``name@alias`` or
+    ``name:N``; a row's own ``model`` field wins); all rows or none. Returns (added, already present).
+
+    A registered reference is recorded with the exact version it names now (an alias's current
+    target), so drift compares each row with the training data of the version that answered it."""
     items = read_traffic_file(path)
     now = datetime.now(UTC)
+    versions = {ref: _version_of(project, ref) for ref in {item.model_name or model for item in items}}
     added = present = 0
     with project.store.session() as session:
         for item in items:
@@ -189,16 +195,19 @@ def ingest(project: Project, path: Path, *, model: str, alias: str | None = None
             if session.get(RequestLogRecord, request_id) is not None:
                 present += 1
                 continue
-            name, row_alias = _split_model(item.model_name or model)
+            requested = item.model_name or model
+            name, row_alias = _split_model(requested)
+            version = versions[requested]
             session.add(
                 RequestLogRecord(
                     id=request_id,
                     created_at=item.created_at or now,
                     endpoint=INGESTED,
-                    model_requested=item.model_name or model,
+                    model_requested=requested,
                     model_name=name,
-                    model_reference=item.model_name or model,
-                    alias=row_alias or alias,
+                    model_reference=version.reference if version else requested,
+                    model_version_id=version.id if version else None,
+                    alias=row_alias,
                     status_code=200,
                     stream=False,
                     latency_ms=0.0,
@@ -208,6 +217,13 @@ def ingest(project: Project, path: Path, *, model: str, alias: str | None = None
             )
             added += 1
     return added, present
+
+
+def _version_of(project: Project, reference: str) -> ModelVersionInfo | None:
+    try:
+        return get_model_version(project, reference)
+    except InvalidInput:  # NotFound included: an unregistered name is monitored by name only
+        return None
 
 
 def _split_model(reference: str) -> tuple[str, str | None]:

@@ -1,0 +1,119 @@
+"""Verbs ``tuneloop monitor drift|ingest``: parse, call one stage function (:mod:`tuneloop.monitor.drift`,
+:mod:`tuneloop.monitor.traffic`), render, pick the exit code.
+
+``monitor drift`` exits 1 when a segment's window drifted, so a scheduler (cron, Airflow, a Kubernetes
+CronJob) can alert on the exit code; see docs/monitoring.md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from tuneloop.console import JsonFlag, console, print_json, stage_progress
+from tuneloop.errors import InvalidInput, Location
+
+if TYPE_CHECKING:
+    from tuneloop.monitor.drift import SegmentDrift
+
+ModelArgument = Annotated[str, typer.Argument(help="The model whose traffic to check: name@alias or name:N.")]
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            "invalid_since", f"--since {value!r} is not an ISO 8601 time", Location(field="since")
+        ) from None
+
+
+def drift(
+    model: ModelArgument,
+    window: Annotated[
+        str | None, typer.Option(help="Window ending now: 30m, 24h, 7d (default monitor.drift.window).")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Window start (ISO 8601); overrides --window.")] = None,
+    production: Annotated[
+        Path | None, typer.Option(help="JSONL of chat requests served elsewhere, instead of the request log.")
+    ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="Compare with this data file or dataset version (default: the version's training data)."
+        ),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Compare a window of production inputs (and answers) with the training data; exit 1 on drift."""
+    from tuneloop.monitor.drift import drift as check_drift
+    from tuneloop.project import Project
+
+    segments = check_drift(
+        Project.open(), model, window=window, since=_since(since), production_file=production,
+        reference=reference, progress=stage_progress(quiet=json_output),
+    )  # fmt: skip
+    if json_output:
+        print_json({"ok": True, "segments": [s.to_dict() for s in segments]})
+    else:
+        for segment in segments:
+            _render(segment)
+    if any(segment.drift for segment in segments):
+        raise typer.Exit(1)
+
+
+def _render(segment: SegmentDrift) -> None:
+    who = segment.model_name + (f"@{segment.alias}" if segment.alias else "")
+    console.print(f"[bold]{who}[/] {segment.version or ''}: {segment.n_production} production inputs "
+                  f"from {segment.source}, reference {segment.reference}", markup=True)  # fmt: skip
+    if segment.note:
+        console.print(segment.note, markup=False)
+    if segment.tests:
+        table = Table(title="embedding tests")
+        for column in ("method", "statistic", "threshold", "p-value", "sizes", "drift"):
+            table.add_column(column)
+        for test in segment.tests:
+            table.add_row(
+                test.method + (" (decides)" if test.method == segment.method else ""),
+                f"{test.statistic_name} {test.statistic:.4g}", f"{test.threshold:.4g}", f"{test.p_value:.4g}",
+                f"{test.n_reference} / {test.n_production}", "[red]yes[/]" if test.drift else "no",
+            )  # fmt: skip
+        console.print(table)
+        console.print(f"descriptors that moved: {', '.join(segment.moved) or 'none'}", markup=False)
+    if segment.novelty is not None:
+        console.print(f"inputs without a close training neighbour: {segment.novelty.novel} "
+                      f"({segment.novelty.share:.0%}) in {len(segment.novelty.clusters)} clusters", markup=False)  # fmt: skip
+    state = segment.state
+    console.print(
+        f"drift state: {state.state} ({state.drifting_windows} drifting windows in a row)", markup=False
+    )
+    if segment.report_html:
+        console.print(f"report: {segment.report_html}", markup=False)
+
+
+def ingest(
+    source: Annotated[
+        Path, typer.Argument(help="JSONL of chat requests (optionally with responses and times).")
+    ],
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Whose traffic it is: name@alias (rows may name their own).")
+    ],
+    json_output: JsonFlag = False,
+) -> None:
+    """Append logged requests served elsewhere to the request log, so `monitor drift` sees them."""
+    from tuneloop.monitor.traffic import ingest as ingest_file
+    from tuneloop.project import Project
+
+    added, present = ingest_file(Project.open(), source, model=model)
+    if json_output:
+        print_json({"ok": True, "added": added, "already_present": present})
+    else:
+        console.print(
+            f"added {added} requests to the request log ({present} were already there)", markup=False
+        )
