@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pydantic import Field, field_validator
 
@@ -54,8 +55,39 @@ class DriftSettings(StrictModel):
         return value
 
 
+class OnlineEvalSettings(StrictModel):
+    """Continuous evaluation: score a sample of logged answers with reference-free metrics."""
+
+    window: str = "24h"
+    """The window of logged responses sampled per run."""
+    sample_share: float = Field(default=0.1, gt=0, le=1)
+    """Share of the window's logged responses that are scored."""
+    max_samples: int = Field(default=200, ge=1)
+    """At most this many responses per window (judges cost time)."""
+    min_samples: int = Field(default=20, ge=2)
+    """Fewer scored responses: the window is recorded but never alerts."""
+    metrics: list[str | dict[str, Any]] | None = None
+    """Metrics to score, as in a suite (``json_valid``, ``{name: judge_rubric, ...}``). None: the
+    reference-free metrics of the project's first suite, and ``refusal_rate``."""
+    baseline_windows: int = Field(default=3, ge=1)
+    """A window is compared with the pooled scores of this many previous windows of the same version."""
+    alert_drop: float = Field(default=0.1, gt=0)
+    """Alert when a metric is worse than its baseline by at least this much (absolute, in the metric's
+    units) and the difference is significant at ``alpha``."""
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    """Level of the test behind an alert (Welch's t-test on the per-response scores)."""
+
+    @field_validator("window")
+    @classmethod
+    def _window_is_a_duration(cls, value: str) -> str:
+        duration_seconds(value)
+        return value
+
+
 class MonitorSection(StrictModel):
     """Monitoring settings."""
 
     drift: DriftSettings = Field(default_factory=DriftSettings)
     """Drift detection on production inputs and outputs."""
+    evaluate: OnlineEvalSettings = Field(default_factory=OnlineEvalSettings)
+    """Continuous evaluation of sampled production answers."""

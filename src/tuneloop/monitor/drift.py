@@ -101,11 +101,11 @@ class Window:
     end: datetime | None
 
 
-def window_of(settings: DriftSettings, window: str | None, since: datetime | None, now: datetime) -> Window:
+def window_of(default_window: str, window: str | None, since: datetime | None, now: datetime) -> Window:
     """``--since`` wins over ``--window``; without either, the configured window ending now."""
     if since is not None:
         return Window(since if since.tzinfo else since.replace(tzinfo=UTC), now)
-    text = window or settings.window
+    text = window or default_window
     try:
         seconds = duration_seconds(text)
     except ValueError as exc:
@@ -130,7 +130,7 @@ def drift(
     if ref.kind not in ("alias", "version", "name"):
         raise InvalidInput("invalid_model", f"monitor a registered model (name@alias or name:N), not {model!r}",
                            Location(field="model"))  # fmt: skip
-    span = window_of(settings, window, since, now or datetime.now(UTC))
+    span = window_of(settings.window, window, since, now or datetime.now(UTC))
     if production_file is not None:
         items = read_traffic_file(production_file)
         current = get_model_version(project, model) if ref.kind in ("alias", "version") else None

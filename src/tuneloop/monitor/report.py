@@ -1,5 +1,6 @@
-"""The drift report of one window: the tests with their thresholds, what moved, what is new, and the
-segment's drift over time (JSON for machines, a self-contained HTML page for people)."""
+"""Monitoring reports (JSON for machines, a self-contained HTML page for people): the drift of one
+window (tests with their thresholds, what moved, what is new, drift over time) and the online quality
+of one window (scores, alerts, each metric over time)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from tuneloop.reports.html import bar_chart, line_chart
 
 if TYPE_CHECKING:
     from tuneloop.monitor.drift import SegmentDrift
+    from tuneloop.monitor.online_eval import OnlineEvaluation
     from tuneloop.project import Project
     from tuneloop.reports.store import SavedReport
 
@@ -88,3 +90,49 @@ def save_drift_report(project: Project, segment: SegmentDrift, history: list[dic
     return save_report(
         project, "drift", segment.to_dict(), render_drift(segment, history), name=name, copy_to=readable
     )
+
+
+def _direction(higher_is_better: bool | None) -> str:
+    return "-" if higher_is_better is None else ("higher" if higher_is_better else "lower")
+
+
+def render_quality(result: OnlineEvaluation, history: list[dict[str, Any]]) -> str:
+    """The HTML page of one online evaluation: this window's scores, alerts, and each metric over time."""
+    who = result.model_name + (f"@{result.alias}" if result.alias else "")
+    report = Report(
+        f"Online quality: {who}", f"{result.version or 'no version'} · {len(result.alerts)} alerts"
+    )
+    report.key_values([("window", f"{result.window.start} to {result.window.end}"),
+                       ("answers", f"{result.n_scored} scored of {result.n_logged} logged")])  # fmt: skip
+    if result.note:
+        report.paragraph(result.note, "warn")
+    for alert in result.alerts:
+        report.paragraph(alert.describe(), "bad")
+    report.table(
+        ["metric", "mean", "std", "scored", "better"],
+        [[name, _fmt(m.mean), _fmt(m.std), m.count, _direction(m.higher_is_better)]
+         for name, m in result.metrics.items()],
+    )  # fmt: skip
+    series = {
+        name: [(float(i), float(h[name])) for i, h in enumerate([*history, {k: m.mean for k, m in result.metrics.items()}])
+               if h.get(name) is not None]
+        for name in result.metrics
+    }  # fmt: skip
+    if any(len(points) > 1 for points in series.values()):
+        report.heading("Over time")
+        report.raw(
+            line_chart(
+                {k: v for k, v in series.items() if len(v) > 1}, title="mean per window (oldest first)"
+            )
+        )
+    return report.render()
+
+
+def save_quality_report(
+    project: Project, result: OnlineEvaluation, history: list[dict[str, Any]]
+) -> SavedReport:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    name = f"online-{result.model_name}-{result.alias or result.version or 'all'}-{stamp}"
+    readable = project.state_dir / "reports" / name
+    return save_report(project, "online-eval", result.to_dict(), render_quality(result, history), name=name,
+                       copy_to=readable)  # fmt: skip

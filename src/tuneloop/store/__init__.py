@@ -27,7 +27,7 @@ from tuneloop.store.tables_lifecycle import (
     RunMetricRecord,
     RunRecord,
 )
-from tuneloop.store.tables_monitor import DriftWindowRecord
+from tuneloop.store.tables_monitor import DriftWindowRecord, OnlineEvaluationRecord
 from tuneloop.store.tables_serve import ApiKeyRecord, FeedbackRecord, RequestLogRecord
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "EvaluationRecord",
     "FeedbackRecord",
     "ModelVersionRecord",
+    "OnlineEvaluationRecord",
     "RequestLogRecord",
     "RunMetricRecord",
     "RunRecord",

@@ -1,4 +1,4 @@
-"""Tables of the monitoring stage: one row per drift window checked (migration 0006_monitor).
+"""Tables of the monitoring stage: drift windows and online evaluations (migration 0006_monitor).
 
 The rows of one segment (model name, alias) in order are the input of the sustained-drift state
 machine, and the drift-over-time report; each row keeps the whole result as JSON.
@@ -45,5 +45,29 @@ class DriftWindowRecord(Base):
     """The segment's drift state after this window (stable, drifting, sustained, recovering)."""
     state_detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    report_json_sha256: Mapped[str | None] = mapped_column(String(64))
+    report_html_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class OnlineEvaluationRecord(Base):
+    """Reference-free scores of a sample of one window's logged answers, per model version."""
+
+    __tablename__ = "online_evaluations"
+    __table_args__ = (Index("ix_online_evaluations_segment", "model_name", "alias"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    model_name: Mapped[str] = mapped_column(String(500))
+    alias: Mapped[str | None] = mapped_column(String(100))
+    model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    model_reference: Mapped[str | None] = mapped_column(String(500))
+    window_start: Mapped[datetime | None] = mapped_column()
+    window_end: Mapped[datetime | None] = mapped_column()
+    n_logged: Mapped[int] = mapped_column(Integer)
+    n_scored: Mapped[int] = mapped_column(Integer)
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Per metric: mean, standard deviation, count, direction, and the per-response values."""
+    alerts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    """The metrics that dropped, with baseline, current value, difference and p-value."""
     report_json_sha256: Mapped[str | None] = mapped_column(String(64))
     report_html_sha256: Mapped[str | None] = mapped_column(String(64))

@@ -1,4 +1,4 @@
-"""Monitoring: drift windows.
+"""Monitoring: drift windows and online evaluations.
 
 Revision ID: 0006_monitor
 Revises: 0005_serving
@@ -47,7 +47,32 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_drift_windows"),
     )
     op.create_index("ix_drift_windows_segment", "drift_windows", ["model_name", "alias"])
+    op.create_table(
+        "online_evaluations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("created_at", _TS, nullable=False),
+        sa.Column("model_name", sa.String(500), nullable=False),
+        sa.Column("alias", sa.String(100), nullable=True),
+        sa.Column("model_version_id", sa.Integer(), nullable=True),
+        sa.Column("model_reference", sa.String(500), nullable=True),
+        sa.Column("window_start", _TS, nullable=True),
+        sa.Column("window_end", _TS, nullable=True),
+        sa.Column("n_logged", sa.Integer(), nullable=False),
+        sa.Column("n_scored", sa.Integer(), nullable=False),
+        sa.Column("scores", sa.JSON(), nullable=False),
+        sa.Column("alerts", sa.JSON(), nullable=False),
+        sa.Column("report_json_sha256", sa.String(64), nullable=True),
+        sa.Column("report_html_sha256", sa.String(64), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["model_version_id"],
+            ["model_versions.id"],
+            name="fk_online_evaluations_model_version_id_model_versions",
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_online_evaluations"),
+    )
+    op.create_index("ix_online_evaluations_segment", "online_evaluations", ["model_name", "alias"])
 
 
 def downgrade() -> None:
+    op.drop_table("online_evaluations")
     op.drop_table("drift_windows")
