@@ -70,6 +70,8 @@ VERBS: dict[str, Callable[..., Any]] = {
     # monitoring (issue 13)
     "monitor drift": monitor_commands.drift,
     "monitor ingest": monitor_commands.ingest,
+    "monitor evaluate": monitor_commands.evaluate,
+    "monitor feedback": monitor_commands.feedback,
 }
 
 GROUP_HELP = {

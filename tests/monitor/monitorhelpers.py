@@ -70,3 +70,34 @@ def write_traffic(path: Path, prompts: list[str], answers: list[str] | None = No
                 row["response"] = answers[i]
             handle.write(json.dumps(row) + "\n")
     return path
+
+
+def log_answers(
+    project: Any, version: Any, pairs: list[tuple[str, str]], *, at: Any, prefix: str
+) -> list[str]:
+    """Write served requests into the request log as `tuneloop serve` does (OpenAI body, choices)."""
+    from tuneloop.store import RequestLogRecord
+
+    ids = []
+    with project.store.session() as session:
+        for i, (prompt, answer) in enumerate(pairs):
+            ids.append(f"chatcmpl-{prefix}{i}")
+            session.add(
+                RequestLogRecord(
+                    id=ids[-1], created_at=at, endpoint="chat.completions", model_requested="proj@production",
+                    model_name="proj", model_reference=version.reference, model_version_id=version.id,
+                    alias="production", status_code=200, stream=False, latency_ms=5.0,
+                    request={"model": "proj@production", "messages": [{"role": "user", "content": prompt}]},
+                    response={"choices": [{"index": 0, "text": answer, "finish_reason": "stop"}]},
+                )
+            )  # fmt: skip
+    return ids
+
+
+def give_feedback(
+    project: Any, request_id: str, *, rating: float | None = None, corrected: str | None = None
+) -> None:
+    from tuneloop.store import FeedbackRecord
+
+    with project.store.session() as session:
+        session.add(FeedbackRecord(request_id=request_id, rating=rating, corrected_answer=corrected))

@@ -35,6 +35,14 @@ class ProductionInput:
     tags: dict[str, str]
 
 
+def _text_of(content: Any) -> Any:
+    """A message's text; OpenAI's content parts (``[{"type": "text", "text": ...}]``) are joined."""
+    if isinstance(content, list):
+        parts = [p.get("text") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
+        return "\n".join(parts) if parts else None
+    return content
+
+
 def prompt_of(value: Any) -> str | None:
     """The user-side text of one production row, whatever its shape."""
     if isinstance(value, str):
@@ -49,7 +57,7 @@ def prompt_of(value: Any) -> str | None:
                 default=len(turns),
             )
             texts = [
-                m.get("content", m.get("value"))
+                _text_of(m.get("content", m.get("value")))
                 for m in turns[:last_answer]
                 if m.get("role", m.get("from")) not in ("system",)
             ]

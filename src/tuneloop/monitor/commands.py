@@ -1,5 +1,6 @@
-"""Verbs ``tuneloop monitor drift|ingest``: parse, call one stage function (:mod:`tuneloop.monitor.drift`,
-:mod:`tuneloop.monitor.traffic`), render, pick the exit code.
+"""Verbs ``tuneloop monitor drift|ingest|evaluate|feedback``: parse, call one stage function
+(:mod:`tuneloop.monitor.drift`, :mod:`.traffic`, :mod:`.online_eval`, :mod:`.feedback`), render, pick the
+exit code.
 
 ``monitor drift`` exits 1 when a segment's window drifted, so a scheduler (cron, Airflow, a Kubernetes
 CronJob) can alert on the exit code; see docs/monitoring.md.
@@ -117,3 +118,80 @@ def ingest(
         console.print(
             f"added {added} requests to the request log ({present} were already there)", markup=False
         )
+
+
+def evaluate(
+    model: ModelArgument,
+    window: Annotated[
+        str | None, typer.Option(help="Window ending now (default monitor.evaluate.window).")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Window start (ISO 8601); overrides --window.")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Score a sample of logged answers with reference-free metrics; exit 1 when a metric dropped."""
+    from tuneloop.monitor.online_eval import evaluate_online
+    from tuneloop.project import Project
+
+    results = evaluate_online(Project.open(), model, window=window, since=_since(since),
+                              progress=stage_progress(quiet=json_output))  # fmt: skip
+    if json_output:
+        print_json({"ok": True, "versions": [r.to_dict() for r in results]})
+    else:
+        if not results:
+            console.print(f"no logged answers of {model} in the window", markup=False)
+        for result in results:
+            table = Table(
+                title=f"{result.version or model}: {result.n_scored} of {result.n_logged} logged answers scored"
+            )
+            for column in ("metric", "mean", "scored"):
+                table.add_column(column)
+            for name, summary in result.metrics.items():
+                table.add_row(name, f"{summary.mean:.3f}", str(summary.count))
+            console.print(table)
+            for line in ([result.note] if result.note else []) + [a.describe() for a in result.alerts]:
+                console.print(line, markup=False)
+    if any(result.alerts for result in results):
+        raise typer.Exit(1)
+
+
+def feedback(
+    name: Annotated[str, typer.Argument(help="The registered model name (support).")],
+    curate: Annotated[
+        bool,
+        typer.Option("--curate", help="Turn corrected answers into a redacted, leak-free dataset version."),
+    ] = False,
+    since: Annotated[str | None, typer.Option(help="Only feedback given since (ISO 8601).")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Feedback per version (ratings, corrections); --curate makes training candidates of corrections."""
+    from tuneloop.monitor.feedback import curate_feedback, feedback_summary
+    from tuneloop.project import Project
+
+    project = Project.open()
+    summary = feedback_summary(project, name, since=_since(since))
+    curation = (
+        curate_feedback(project, name, since=_since(since), progress=stage_progress(quiet=json_output))
+        if curate
+        else None
+    )
+    if json_output:
+        print_json({"ok": True, "versions": [s.to_dict() for s in summary],
+                    "curation": curation.to_dict() if curation else None})  # fmt: skip
+        return
+    table = Table(title=f"feedback on {name}")
+    for column in ("version", "responses", "rated", "mean rating", "corrected"):
+        table.add_column(column)
+    for row in summary:
+        mean = f"{row.mean_rating:.2f}" if row.mean_rating is not None else "-"
+        table.add_row(row.model_reference, str(row.responses), str(row.rated), mean, str(row.corrected))
+    console.print(table)
+    if curation is not None:
+        dropped = ", ".join(f"{k} {v}" for k, v in curation.dropped.items()) or "none"
+        version = curation.dataset_version
+        where = (
+            f"dataset version {version.id} ({version.name})"
+            if version
+            else "no dataset version (nothing kept)"
+        )
+        console.print(f"curated {curation.kept} of {curation.considered} corrected answers into {where}; "
+                      f"{curation.redactions} PII spans redacted; dropped: {dropped}", markup=False)  # fmt: skip
