@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -84,6 +84,51 @@ class OnlineEvalSettings(StrictModel):
         return value
 
 
+Condition = Literal["drift_sustained", "quality_drop"] | dict[str, int | str]
+"""One retraining condition: ``drift_sustained`` (the production segment's drift state is sustained),
+``quality_drop`` (the latest online evaluation alerted), ``{min_curated: K}`` (at least K curated
+feedback examples not yet trained on), ``{every: 30d}`` (the serving version is older than that)."""
+
+
+class RetrainPolicy(StrictModel):
+    """When ``tuneloop monitor run`` retrains, and what happens to the candidate."""
+
+    model: str | None = None
+    """The served model watched and retrained (``name@alias``); None: ``<project>@production``."""
+    when: list[list[Condition]] = Field(default_factory=list)
+    """Groups of conditions: retraining fires when every condition of any one group holds (OR of
+    ANDs), e.g. ``[[drift_sustained, {min_curated: 50}], [{every: 30d}]]``. Empty: never."""
+    promote: Literal["none", "canary", "production"] = "none"
+    """After a retraining whose gates all pass: move this alias to the candidate (``none``: wait for a
+    person to run ``tuneloop registry promote``)."""
+    webhook_url: str | None = None
+    """POST a JSON alert here on drift, quality drops, retraining started/finished and gate failures."""
+    lock_timeout: str = "12h"
+    """A retraining lock older than this is considered abandoned (its process died) and taken over."""
+
+    @field_validator("when")
+    @classmethod
+    def _conditions_are_known(cls, groups: list[list[Condition]]) -> list[list[Condition]]:
+        for group in groups:
+            if not group:
+                raise ValueError("a condition group must not be empty")
+            for condition in group:
+                if isinstance(condition, dict):
+                    if len(condition) != 1 or next(iter(condition)) not in ("min_curated", "every"):
+                        raise ValueError(f"unknown condition {condition!r}: use min_curated or every")
+                    if "every" in condition:
+                        duration_seconds(str(condition["every"]))
+                    elif int(condition["min_curated"]) < 1:
+                        raise ValueError("min_curated must be at least 1")
+        return groups
+
+    @field_validator("lock_timeout")
+    @classmethod
+    def _timeout_is_a_duration(cls, value: str) -> str:
+        duration_seconds(value)
+        return value
+
+
 class MonitorSection(StrictModel):
     """Monitoring settings."""
 
@@ -91,3 +136,5 @@ class MonitorSection(StrictModel):
     """Drift detection on production inputs and outputs."""
     evaluate: OnlineEvalSettings = Field(default_factory=OnlineEvalSettings)
     """Continuous evaluation of sampled production answers."""
+    retrain: RetrainPolicy = Field(default_factory=RetrainPolicy)
+    """The retraining policy ``tuneloop monitor run`` applies."""

@@ -27,7 +27,12 @@ from tuneloop.store.tables_lifecycle import (
     RunMetricRecord,
     RunRecord,
 )
-from tuneloop.store.tables_monitor import DriftWindowRecord, OnlineEvaluationRecord
+from tuneloop.store.tables_monitor import (
+    DriftWindowRecord,
+    MonitorLockRecord,
+    OnlineEvaluationRecord,
+    RetrainDecisionRecord,
+)
 from tuneloop.store.tables_serve import ApiKeyRecord, FeedbackRecord, RequestLogRecord
 
 __all__ = [
@@ -45,8 +50,10 @@ __all__ = [
     "EvaluationRecord",
     "FeedbackRecord",
     "ModelVersionRecord",
+    "MonitorLockRecord",
     "OnlineEvaluationRecord",
     "RequestLogRecord",
+    "RetrainDecisionRecord",
     "RunMetricRecord",
     "RunRecord",
     "Store",

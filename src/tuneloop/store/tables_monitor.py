@@ -1,4 +1,5 @@
-"""Tables of the monitoring stage: drift windows and online evaluations (migration 0006_monitor).
+"""Tables of the monitoring stage: drift windows, online evaluations, retraining decisions and the
+retraining lock (migration 0006_monitor).
 
 The rows of one segment (model name, alias) in order are the input of the sustained-drift state
 machine, and the drift-over-time report; each row keeps the whole result as JSON.
@@ -71,3 +72,39 @@ class OnlineEvaluationRecord(Base):
     """The metrics that dropped, with baseline, current value, difference and p-value."""
     report_json_sha256: Mapped[str | None] = mapped_column(String(64))
     report_html_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class RetrainDecisionRecord(Base):
+    """One run of the retraining policy: the conditions with their evidence, and what was done."""
+
+    __tablename__ = "retrain_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    model: Mapped[str] = mapped_column(String(500), index=True)
+    """The watched model (``support@production``)."""
+    fired: Mapped[bool] = mapped_column(Boolean)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    action: Mapped[str] = mapped_column(String(30))
+    """``none``, ``would_retrain`` (dry run), ``retrain``, ``locked`` (another process is retraining)."""
+    status: Mapped[str] = mapped_column(String(20))
+    """``decided``, ``running``, ``completed`` or ``failed``."""
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Every condition's value and whether it held, the groups, and the inputs (drift window, alerts)."""
+    dataset_version_id: Mapped[int | None] = mapped_column(ForeignKey("dataset_versions.id"))
+    run_name: Mapped[str | None] = mapped_column(String(200))
+    candidate_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    outcome: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Gates, promotion and errors of the retraining."""
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class MonitorLockRecord(Base):
+    """A named lock held in the store, so two schedulers never retrain the same model at once."""
+
+    __tablename__ = "monitor_locks"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(300))
+    """``host:pid`` of the process holding it."""
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)

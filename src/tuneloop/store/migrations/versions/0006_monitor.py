@@ -1,4 +1,4 @@
-"""Monitoring: drift windows and online evaluations.
+"""Monitoring: drift windows, online evaluations, retraining decisions and the retraining lock.
 
 Revision ID: 0006_monitor
 Revises: 0005_serving
@@ -71,8 +71,45 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_online_evaluations"),
     )
     op.create_index("ix_online_evaluations_segment", "online_evaluations", ["model_name", "alias"])
+    op.create_table(
+        "retrain_decisions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("created_at", _TS, nullable=False),
+        sa.Column("model", sa.String(500), nullable=False),
+        sa.Column("fired", sa.Boolean(), nullable=False),
+        sa.Column("dry_run", sa.Boolean(), nullable=False),
+        sa.Column("action", sa.String(30), nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("evidence", sa.JSON(), nullable=False),
+        sa.Column("dataset_version_id", sa.Integer(), nullable=True),
+        sa.Column("run_name", sa.String(200), nullable=True),
+        sa.Column("candidate_version_id", sa.Integer(), nullable=True),
+        sa.Column("outcome", sa.JSON(), nullable=False),
+        sa.Column("finished_at", _TS, nullable=True),
+        sa.ForeignKeyConstraint(
+            ["dataset_version_id"],
+            ["dataset_versions.id"],
+            name="fk_retrain_decisions_dataset_version_id_dataset_versions",
+        ),
+        sa.ForeignKeyConstraint(
+            ["candidate_version_id"],
+            ["model_versions.id"],
+            name="fk_retrain_decisions_candidate_version_id_model_versions",
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_retrain_decisions"),
+    )
+    op.create_index("ix_retrain_decisions_model", "retrain_decisions", ["model"])
+    op.create_table(
+        "monitor_locks",
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("holder", sa.String(300), nullable=False),
+        sa.Column("acquired_at", _TS, nullable=False),
+        sa.PrimaryKeyConstraint("name", name="pk_monitor_locks"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("monitor_locks")
+    op.drop_table("retrain_decisions")
     op.drop_table("online_evaluations")
     op.drop_table("drift_windows")
