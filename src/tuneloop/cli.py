@@ -23,6 +23,7 @@ from tuneloop.errors import ExitCode, TuneloopError
 from tuneloop.evaluate import commands as eval_commands
 from tuneloop.models import commands as models_commands
 from tuneloop.redteam import commands as redteam_commands
+from tuneloop.registry import commands as registry_commands
 from tuneloop.train import commands as train_commands
 
 # verb -> function. A space separates a group from its sub-verb ("models list").
@@ -66,6 +67,13 @@ VERBS: dict[str, Callable[..., Any]] = {
     "runs show": train_commands.show,
     "runs compare": train_commands.compare,
     "export": train_commands.export,
+    # registry and promotion (issue 12)
+    "registry list": registry_commands.list_versions,
+    "registry show": registry_commands.show,
+    "registry diff": registry_commands.diff,
+    "registry history": registry_commands.history,
+    "registry promote": registry_commands.promote,
+    "registry rollback": registry_commands.rollback,
 }
 
 GROUP_HELP = {
@@ -75,6 +83,7 @@ GROUP_HELP = {
     "runs": "Inspect and compare training runs.",
     "eval": "Evaluate models against baselines with paired statistics and gates.",
     "redteam": "Probe models for the failure modes fine-tuning introduces.",
+    "registry": "Inspect versions and their lineage; promote (gated) and roll back aliases.",
 }
 
 
