@@ -19,7 +19,10 @@ HASH = 12
 def plain(value: Any) -> Any:
     """A registry view as JSON-ready data (dataclasses become dicts; ``to_jsonable`` does the rest)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        data = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(getattr(type(value), "reference", None), property):  # ModelVersionInfo's name:V
+            data["reference"] = value.reference  # type: ignore[attr-defined]
+        return data
     if isinstance(value, list):
         return [plain(v) for v in value]
     if isinstance(value, dict):
