@@ -95,7 +95,9 @@ class Lab:
 
 
 @pytest.fixture
-def lab(support_project: Project, scripted_answers, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Lab:
+def lab(
+    support_project: Project, scripted_answers, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Lab:
     """The support project without the built-in forgetting suite (its gates judge only the support
     suite), the actor named by ``TUNELOOP_ACTOR``."""
     config = support_project.root / "tuneloop.yaml"

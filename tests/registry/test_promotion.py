@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Lab
 
+from conftest import Lab
 from tuneloop.deploy import promote
 from tuneloop.errors import InvalidInput
 from tuneloop.registry import alias_history, alias_target
@@ -26,7 +26,12 @@ def test_a_version_with_both_gates_passed_is_promoted_and_recorded(lab: Lab) -> 
     assert result.passed and result.promoted and not result.forced and result.previous is None
     assert [c.name for c in result.checks] == ["eval-gate:support", "redteam-gate"]
     (event,) = alias_history(lab.project, "proj", "production")
-    assert (event.action, event.actor, event.reason, event.forced) == ("promote", "ana", "first release", False)
+    assert (event.action, event.actor, event.reason, event.forced) == (
+        "promote",
+        "ana",
+        "first release",
+        False,
+    )
     assert [c["name"] for c in event.details["checks"]] == ["eval-gate:support", "redteam-gate"]
 
 
@@ -66,7 +71,9 @@ def test_a_gate_older_than_the_alias_last_move_does_not_count(lab: Lab) -> None:
 
     rollback(lab.project, "proj", reason="incident")  # back on proj:1, which v2's gate compared with
     again = promote(lab.project, v2)
-    assert failed_names(again) == ["eval-gate:support"] and "older than the last move" in again.failed[0].reason
+    assert (
+        failed_names(again) == ["eval-gate:support"] and "older than the last move" in again.failed[0].reason
+    )
 
 
 def test_a_gate_from_another_suite_digest_does_not_count(lab: Lab) -> None:
@@ -81,7 +88,9 @@ def test_without_a_red_team_gate_promotion_is_refused(lab: Lab) -> None:
     v1 = lab.register()
     assert lab.eval_gate(v1)
     result = promote(lab.project, v1)
-    assert failed_names(result) == ["redteam-gate"] and "redteam gate --model proj:1" in result.failed[0].reason
+    assert (
+        failed_names(result) == ["redteam-gate"] and "redteam gate --model proj:1" in result.failed[0].reason
+    )
     assert lab.redteam_gate(v1, safe=False) is False
     unsafe = promote(lab.project, v1)
     assert failed_names(unsafe) == ["redteam-gate"] and "harmful" in unsafe.failed[0].reason
@@ -93,7 +102,9 @@ def test_force_needs_a_reason_and_is_recorded_with_the_failed_checks(lab: Lab, c
         promote(lab.project, v1, force=True)
     assert cli("registry", "promote", v1, "--force", "--json").exit_code == 2
     result = promote(lab.project, v1, force=True, reason="hotfix, gates rerun tomorrow")
-    assert result.passed and result.forced and set(failed_names(result)) == {"eval-gate:support", "redteam-gate"}
+    assert (
+        result.passed and result.forced and set(failed_names(result)) == {"eval-gate:support", "redteam-gate"}
+    )
     (event,) = alias_history(lab.project, "proj", "production")
     assert event.forced and event.reason == "hotfix, gates rerun tomorrow"
     assert sorted(c["name"] for c in event.details["checks"] if not c["passed"]) == [

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import Lab
 
+from conftest import Lab
 from tuneloop.deploy import rollback, rollback_target
 from tuneloop.errors import InvalidInput, NotFound
 from tuneloop.registry import (
@@ -65,7 +65,9 @@ def test_rollback_to_a_named_version_and_then_back(lab: Lab, cli) -> None:
 
 def test_undo_stack_rule() -> None:
     def event(action: str, new: int, previous: int | None) -> AliasEvent:
-        return AliasEvent(0, "p", "production", action, new, previous, None, None, False, {}, datetime.now(UTC))
+        return AliasEvent(
+            0, "p", "production", action, new, previous, None, None, False, {}, datetime.now(UTC)
+        )
 
     promote = [event("promote", 1, None), event("promote", 2, 1), event("promote", 3, 2)]
     assert rollback_target(promote) == 2
@@ -84,7 +86,9 @@ def test_rollback_refuses_a_target_whose_weights_are_gone(lab: Lab, tmp_path: Pa
     for reference in (first, second):
         set_alias(lab.project, reference, "production")
     info = alias_history(lab.project, "proj")[0]
-    shutil.rmtree(lab.project.artifacts.tree_path(describe_version(lab.project, first).version.artifact_sha256))
+    shutil.rmtree(
+        lab.project.artifacts.tree_path(describe_version(lab.project, first).version.artifact_sha256)
+    )
     with pytest.raises(NotFound) as missing:
         rollback(lab.project, "proj", reason="incident")
     assert missing.value.code == "artifact_missing" and info.model_version_id == 1
@@ -107,7 +111,9 @@ def test_history_shows_actor_reason_and_forced(lab: Lab, cli, monkeypatch: pytes
     assert table.exit_code == 0 and "rollback" in table.stdout and "forced" in table.stdout
 
 
-def test_the_actor_comes_from_the_environment_then_the_key_then_the_os(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_actor_comes_from_the_environment_then_the_key_then_the_os(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import getpass
 
     monkeypatch.setenv("TUNELOOP_ACTOR", "ci-release")
@@ -144,8 +150,12 @@ def _versions_that_differ(lab: Lab, tmp_path: Path) -> None:
 def test_diff_names_what_changed(lab: Lab, tmp_path: Path, cli) -> None:
     _versions_that_differ(lab, tmp_path)
     result = diff_versions(lab.project, "proj:1", "proj:2")
-    assert [(c.key, c.before, c.after) for c in result.section("data")] == [("dataset_digest", "a" * 64, "b" * 64)]
-    assert [(c.key, c.before, c.after) for c in result.section("settings")] == [("settings.lr", 0.0002, 0.0001)]
+    assert [(c.key, c.before, c.after) for c in result.section("data")] == [
+        ("dataset_digest", "a" * 64, "b" * 64)
+    ]
+    assert [(c.key, c.before, c.after) for c in result.section("settings")] == [
+        ("settings.lr", 0.0002, 0.0001)
+    ]
     assert [(c.key, c.before, c.after) for c in result.section("metrics")] == [
         ("gate:support:category_accuracy", 0.5, 0.75)
     ]

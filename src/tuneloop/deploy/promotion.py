@@ -121,7 +121,11 @@ def _eval_check(project: Project, info: ModelVersionInfo, suite_ref: str, state:
     except TuneloopError as exc:
         return Check(f"eval-gate:{suite_ref}", False, f"suite cannot be loaded: {exc}")
     name, digest = f"eval-gate:{loaded.suite.name}", loaded.digest
-    results = [r for r in list_results(project, kind="gate", model_version_id=info.id) if r.suite == loaded.suite.name]
+    results = [
+        r
+        for r in list_results(project, kind="gate", model_version_id=info.id)
+        if r.suite == loaded.suite.name
+    ]
     if not results:
         return Check(name, False, f"no gate result; run `tuneloop eval gate --model {info.reference}`")
     why_not: list[str] = []
@@ -136,7 +140,9 @@ def _eval_check(project: Project, info: ModelVersionInfo, suite_ref: str, state:
     )  # fmt: skip
 
 
-def _stale(result: EvaluationInfo, digest: str, state: AliasState, target: ModelVersionInfo | None) -> str | None:
+def _stale(
+    result: EvaluationInfo, digest: str, state: AliasState, target: ModelVersionInfo | None
+) -> str | None:
     """Why ``result`` is no evidence for a move of the alias now (None: it is)."""
     if result.summary.get("suite_digest") != digest:
         return f"was measured on suite digest {result.summary.get('suite_digest')}, the suite is now {digest}"
@@ -181,7 +187,9 @@ def promotion_checks(project: Project, info: ModelVersionInfo, state: AliasState
     suites = default_suite_references(project)
     checks = [_eval_check(project, info, suite, state, target) for suite in suites]
     if not suites:
-        checks.append(Check("eval-gate", False, "no eval suites to gate on: set eval.suites in tuneloop.yaml"))
+        checks.append(
+            Check("eval-gate", False, "no eval suites to gate on: set eval.suites in tuneloop.yaml")
+        )
     return [*checks, _redteam_check(project, info)]
 
 
@@ -203,7 +211,11 @@ def promote(
     who = actor or current_actor()
     for _ in range(ATTEMPTS):
         state = alias_state(project, info.name, alias)
-        previous = get_model_version_by_id(project, state.model_version_id).reference if state.model_version_id else None
+        previous = (
+            get_model_version_by_id(project, state.model_version_id).reference
+            if state.model_version_id
+            else None
+        )
         result = PromotionResult(info.reference, info.name, alias, previous, actor=who, reason=reason)
         if state.model_version_id == info.id:
             result.already = True
@@ -241,7 +253,9 @@ def rollback_target(events: list[AliasEvent]) -> int | None:
     return stack[-2] if len(stack) >= 2 else None
 
 
-def _rollback_version(project: Project, name: str, alias: str, to: str | None, state: AliasState) -> ModelVersionInfo:
+def _rollback_version(
+    project: Project, name: str, alias: str, to: str | None, state: AliasState
+) -> ModelVersionInfo:
     if to is not None:
         target = get_model_version(project, to)
         if target.name != name:

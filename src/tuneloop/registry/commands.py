@@ -137,7 +137,8 @@ def rollback(
     name: Annotated[str, typer.Argument(help="Model name (or NAME@ALIAS).")],
     alias: AliasOption = "production",
     to: Annotated[
-        str | None, typer.Option("--to", help="Roll back to this version (NAME:V) instead of the previous one.")
+        str | None,
+        typer.Option("--to", help="Roll back to this version (NAME:V) instead of the previous one."),
     ] = None,
     reason: ReasonOption = None,
     json_output: JsonFlag = False,

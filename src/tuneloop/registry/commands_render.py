@@ -132,10 +132,14 @@ def promotion_view(result: PromotionResult) -> list[RenderableType]:
     for column in ("check", "result", "why"):
         checks.add_column(column)
     for check in result.checks:
-        checks.add_row(check.name, "[green]passed[/green]" if check.passed else "[red]FAILED[/red]", check.reason)
+        checks.add_row(
+            check.name, "[green]passed[/green]" if check.passed else "[red]FAILED[/red]", check.reason
+        )
     if result.promoted:
         forced = " [yellow](forced)[/yellow]" if result.forced else ""
-        verdict = f"[green]promoted[/green]{forced} {target}: {result.previous or '(new)'} -> {result.reference}"
+        verdict = (
+            f"[green]promoted[/green]{forced} {target}: {result.previous or '(new)'} -> {result.reference}"
+        )
     else:
         failed = ", ".join(c.name for c in result.failed)
         verdict = f"[red]refused[/red]: {result.reference} stays off @{result.alias} (failed: {failed})"

@@ -123,11 +123,17 @@ def describe_versions(project: Project, name: str | None = None) -> list[Version
     created = _created(project, [v.id for v in versions])
     return [
         VersionSummary(
-            reference=v.reference, id=v.id, kind=v.kind, status=v.status, base_reference=v.base_reference,
-            run=v.lineage.get("run"), method=v.lineage.get("method"),
-            dataset_digest=v.lineage.get("dataset_digest"), created_at=created.get(v.id),
+            reference=v.reference,
+            id=v.id,
+            kind=v.kind,
+            status=v.status,
+            base_reference=v.base_reference,
+            run=v.lineage.get("run"),
+            method=v.lineage.get("method"),
+            dataset_digest=v.lineage.get("dataset_digest"),
+            created_at=created.get(v.id),
             aliases=aliases.get(v.id, []),
-        )  # fmt: skip
+        )
         for v in versions
     ]
 
@@ -138,7 +144,9 @@ def _version(project: Project, reference: str) -> ModelVersionInfo:
     if text and not any(c in text for c in ":@/"):
         versions = list_model_versions(project, text)
         if not versions:
-            raise NotFound("unknown_model", f"no registered versions of '{text}'; see `tuneloop registry list`")
+            raise NotFound(
+                "unknown_model", f"no registered versions of '{text}'; see `tuneloop registry list`"
+            )
         return versions[-1]
     return get_model_version(project, parse_model_ref(text))
 
@@ -148,7 +156,9 @@ def summarise_result(result: EvaluationInfo) -> ResultSummary:
     primary = summary.get("primary_metric")
     value = (summary.get("metrics") or {}).get(primary) if primary else None
     baselines = summary.get("baselines") or {}
-    compared = {role: b["reference"] for role, b in baselines.items() if isinstance(b, dict) and "reference" in b}
+    compared = {
+        role: b["reference"] for role, b in baselines.items() if isinstance(b, dict) and "reference" in b
+    }
     if result.kind.startswith("redteam") and summary.get("baseline"):
         compared = {"baseline": summary["baseline"]}
     return ResultSummary(
@@ -247,7 +257,9 @@ def diff_versions(project: Project, first: str, second: str) -> VersionDiff:
     """What ``second`` changed relative to ``first``: data, settings and metrics, key by key."""
     a, b = describe_version(project, first), describe_version(project, second)
     if a.version.id == b.version.id:
-        raise InvalidInput("same_version", f"'{first}' and '{second}' are the same version ({a.version.reference})")
+        raise InvalidInput(
+            "same_version", f"'{first}' and '{second}' are the same version ({a.version.reference})"
+        )
     changes = [
         *_changes("data", _data_view(a), _data_view(b)),
         *_changes("settings", _settings_view(a), _settings_view(b)),
