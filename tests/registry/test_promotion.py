@@ -13,7 +13,7 @@ import pytest
 from conftest import Lab
 from tuneloop.deploy import promote
 from tuneloop.errors import InvalidInput
-from tuneloop.registry import alias_history, alias_target
+from tuneloop.registry import alias_history, alias_target, set_alias
 
 
 def failed_names(result) -> list[str]:  # type: ignore[no-untyped-def]
@@ -72,7 +72,7 @@ def test_a_gate_older_than_the_alias_last_move_does_not_count(lab: Lab) -> None:
     rollback(lab.project, "proj", reason="incident")  # back on proj:1, which v2's gate compared with
     again = promote(lab.project, v2)
     assert (
-        failed_names(again) == ["eval-gate:support"] and "older than the last move" in again.failed[0].reason
+        failed_names(again) == ["eval-gate:support"] and "older than the alias's last move" in again.failed[0].reason
     )
 
 
@@ -127,3 +127,13 @@ def test_the_promote_verb_moves_the_alias(lab: Lab, cli) -> None:
     done = cli("registry", "promote", v1, "--alias", "staging", "--reason", "try it")
     assert done.exit_code == 0 and "promoted" in done.stdout
     assert alias_target(lab.project, "proj", "staging").reference == v1
+
+
+def test_other_aliases_are_measured_against_production(lab: Lab, cli) -> None:
+    v1, v2 = lab.gated(lab.register()), lab.register()
+    assert promote(lab.project, v1).promoted
+    set_alias(lab.project, v1, "staging")
+    lab.gated(v2)  # against proj:1, production
+    assert promote(lab.project, v2, "canary", reason="10% of traffic").promoted
+    assert promote(lab.project, v2, "staging").promoted  # its gate compared with production, not staging
+    assert cli("registry", "promote", v2, "--alias", "../prod").exit_code == 2

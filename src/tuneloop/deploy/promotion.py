@@ -5,9 +5,13 @@ Promotion moves ``NAME@alias`` to a version only on evidence (see :func:`promoti
 - **evaluation gates**, for every suite ``tuneloop eval gate`` checks by default (``eval.default_suites``,
   else ``eval.suites``, plus ``builtin:general`` with ``eval.forgetting_check``): the version's newest
   ``gate`` result that (1) was measured on the suite's *current* digest, (2) compared the version
-  with the exact version the alias points at *now* (when it points somewhere) and (3) is newer than
-  the alias's last move, must have passed (or had no gate apply). A result measured against an older
-  production version, on another suite digest, or before the alias last moved does not count;
+  with the exact version the production alias points at *now* (when it points somewhere) and (3) is
+  newer than the last move of the alias being moved (and of the production alias), must have passed
+  (or had no gate apply). A result measured against an older production version, on another suite
+  digest, or before the alias last moved does not count. "The production alias" is
+  ``eval.baselines.production_alias``, the alias evaluation compares candidates with: for a promote to
+  ``production`` it is the moved alias itself; a promote to ``staging`` or ``canary`` is measured
+  against production too (no gate run ever compares with staging);
 - the **red-team gate**: the version's newest ``redteam-gate`` result passed.
 
 ``force=True`` (with a reason) moves the alias anyway and records ``forced`` with the failed checks.
@@ -22,6 +26,7 @@ v3; rollback -> v2; rollback -> v1; a third rollback has nothing left. ``to`` na
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from tuneloop.errors import InvalidInput, NotFound, TuneloopError
@@ -29,7 +34,6 @@ from tuneloop.evaluate.defaults import default_suite_references
 from tuneloop.evaluate.suites import load_suite
 from tuneloop.progress import SILENT, Progress
 from tuneloop.project import Project
-from tuneloop.refs import parse_model_ref
 from tuneloop.registry import (
     AliasEvent,
     AliasMoved,
@@ -39,6 +43,7 @@ from tuneloop.registry import (
     alias_history,
     alias_state,
     as_utc,
+    check_alias_name,
     current_actor,
     get_model_version,
     get_model_version_by_id,
@@ -114,8 +119,34 @@ class RollbackResult:
         }  # fmt: skip
 
 
-def _eval_check(project: Project, info: ModelVersionInfo, suite_ref: str, state: AliasState,
-                target: ModelVersionInfo | None) -> Check:  # fmt: skip
+@dataclass(frozen=True)
+class Yardstick:
+    """What a gate result must have been measured against to count for a move now."""
+
+    alias: str
+    """The alias the evaluation compares candidates with (``eval.baselines.production_alias``)."""
+    target: ModelVersionInfo | None
+    """The version behind it now (None: it does not exist, nothing to compare with)."""
+    since: datetime | None
+    """The last move of the alias being moved or of the compared alias: older results do not count."""
+    compares_production: bool
+    """``eval.baselines.production``: whether gate runs compare with that alias at all."""
+
+
+def yardstick(project: Project, name: str, state: AliasState) -> Yardstick:
+    """For a move of ``state``'s alias: the version gates must have compared with, and since when."""
+    settings = project.config.eval.baselines
+    compared = state if state.alias == settings.production_alias else alias_state(
+        project, name, settings.production_alias
+    )  # fmt: skip
+    target = (
+        get_model_version_by_id(project, compared.model_version_id) if compared.model_version_id else None
+    )
+    moves = [m for m in (state.updated_at, compared.updated_at) if m is not None]
+    return Yardstick(settings.production_alias, target, max(moves, default=None), settings.production)
+
+
+def _eval_check(project: Project, info: ModelVersionInfo, suite_ref: str, point: Yardstick) -> Check:
     try:
         loaded = load_suite(suite_ref, project)
     except TuneloopError as exc:
@@ -130,7 +161,7 @@ def _eval_check(project: Project, info: ModelVersionInfo, suite_ref: str, state:
         return Check(name, False, f"no gate result; run `tuneloop eval gate --model {info.reference}`")
     why_not: list[str] = []
     for result in reversed(results):  # newest first
-        problem = _stale(result, digest, state, target)
+        problem = _stale(result, digest, point)
         if problem is None:
             return _judged(name, result)
         why_not.append(f"#{result.id} {problem}")
@@ -140,19 +171,21 @@ def _eval_check(project: Project, info: ModelVersionInfo, suite_ref: str, state:
     )  # fmt: skip
 
 
-def _stale(
-    result: EvaluationInfo, digest: str, state: AliasState, target: ModelVersionInfo | None
-) -> str | None:
-    """Why ``result`` is no evidence for a move of the alias now (None: it is)."""
+def _stale(result: EvaluationInfo, digest: str, point: Yardstick) -> str | None:
+    """Why ``result`` is no evidence for a move now (None: it is)."""
     if result.summary.get("suite_digest") != digest:
         return f"was measured on suite digest {result.summary.get('suite_digest')}, the suite is now {digest}"
-    if target is not None:
+    if point.target is not None:
         compared = {b.get("reference") for b in (result.summary.get("baselines") or {}).values()}
-        if target.reference not in compared:
+        if point.target.reference not in compared:
             shown = ", ".join(sorted(str(c) for c in compared)) or "nothing"
-            return f"compared with {shown}, not with {target.reference} (where @{state.alias} points now)"
-    if state.updated_at is not None and as_utc(result.created_at) <= state.updated_at:
-        return f"is older than the last move of @{state.alias}"
+            hint = "" if point.compares_production else "; eval.baselines.production is off in tuneloop.yaml"
+            return (
+                f"compared with {shown}, not with {point.target.reference} "
+                f"(where @{point.alias} points now){hint}"
+            )
+    if point.since is not None and as_utc(result.created_at) <= point.since:
+        return "is older than the alias's last move"
     return None
 
 
@@ -183,9 +216,9 @@ def _redteam_check(project: Project, info: ModelVersionInfo) -> Check:
 
 def promotion_checks(project: Project, info: ModelVersionInfo, state: AliasState) -> list[Check]:
     """Every check a move of ``state``'s alias to ``info`` needs (see the module docs)."""
-    target = get_model_version_by_id(project, state.model_version_id) if state.model_version_id else None
+    point = yardstick(project, info.name, state)
     suites = default_suite_references(project)
-    checks = [_eval_check(project, info, suite, state, target) for suite in suites]
+    checks = [_eval_check(project, info, suite, point) for suite in suites]
     if not suites:
         checks.append(
             Check("eval-gate", False, "no eval suites to gate on: set eval.suites in tuneloop.yaml")
@@ -208,6 +241,7 @@ def promote(
     if force and not (reason or "").strip():
         raise InvalidInput("reason_required", "--force needs --reason: say why the gates are overridden")
     info = get_model_version(project, reference)
+    check_alias_name(info.name, alias)
     who = actor or current_actor()
     for _ in range(ATTEMPTS):
         state = alias_state(project, info.name, alias)
@@ -285,8 +319,7 @@ def rollback(
     weights must be in the artifact store. Raises :class:`AliasMoved` if the alias moved meanwhile."""
     if not (reason or "").strip():
         raise InvalidInput("reason_required", "a rollback needs --reason")
-    if parse_model_ref(f"{name}@{alias}").kind != "alias":
-        raise InvalidInput("invalid_model_ref", f"'{name}@{alias}' is not a model name and alias")
+    check_alias_name(name, alias)
     state = alias_state(project, name, alias)
     if state.model_version_id is None:
         raise NotFound("unknown_alias", f"no alias '{name}@{alias}'; see `tuneloop registry list`")

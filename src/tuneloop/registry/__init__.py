@@ -20,6 +20,7 @@ from tuneloop.registry.aliases import (
     alias_state,
     alias_target,
     as_utc,
+    check_alias_name,
     list_aliases,
     set_alias,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "alias_target",
     "as_utc",
     "attach_result",
+    "check_alias_name",
     "current_actor",
     "describe_history",
     "describe_version",

@@ -27,8 +27,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tuneloop.errors import CheckFailed, NotFound
+from tuneloop.errors import CheckFailed, InvalidInput, Location, NotFound
 from tuneloop.project import Project
+from tuneloop.refs import parse_model_ref
 from tuneloop.registry.versions import ModelVersionInfo, get_model_version
 from tuneloop.store import AliasEventRecord, AliasRecord, utcnow
 
@@ -92,6 +93,20 @@ def _pointer(session: Session, name: str, alias: str) -> AliasRecord | None:
     ).one_or_none()
 
 
+def check_alias_name(name: str, alias: str) -> None:
+    """``name@alias`` must be a reference the grammar reads back (what serving and every verb parse)."""
+    try:
+        ref = parse_model_ref(f"{name}@{alias}")
+    except InvalidInput:
+        ref = None
+    if ref is None or ref.kind != "alias" or ref.alias != alias:
+        raise InvalidInput(
+            "invalid_alias",
+            f"'{alias}' is not an alias name (letters, digits, '.', '_', '-')",
+            Location(field="alias"),
+        )
+
+
 class _Conflict(Exception):
     """The compare-and-swap found another revision than the one read."""
 
@@ -114,6 +129,7 @@ def set_alias(
     at another revision, :class:`AliasMoved` is raised and nothing changes.
     """
     info = get_model_version(project, reference)
+    check_alias_name(info.name, alias)
     for _ in range(MAX_ATTEMPTS):
         try:
             _move_once(project, info, alias, action, reason, actor, forced, details or {}, expect_revision)
