@@ -72,7 +72,8 @@ def test_a_gate_older_than_the_alias_last_move_does_not_count(lab: Lab) -> None:
     rollback(lab.project, "proj", reason="incident")  # back on proj:1, which v2's gate compared with
     again = promote(lab.project, v2)
     assert (
-        failed_names(again) == ["eval-gate:support"] and "older than the alias's last move" in again.failed[0].reason
+        failed_names(again) == ["eval-gate:support"]
+        and "older than the alias's last move" in again.failed[0].reason
     )
 
 
