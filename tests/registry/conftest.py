@@ -35,9 +35,10 @@ support_project = _evaluate_fixtures.support_project
 scripted_answers = _evaluate_fixtures.scripted_answers
 
 from evalhelpers import SUPPORT_ROWS, answer, register_version  # noqa: E402
-from test_store import store  # noqa: E402, F401  (a fixture, used by the concurrency test)
+from test_store import store  # noqa: E402, F401  (a fixture: SQLite, and PostgreSQL in a schema of its own)
 
 from tuneloop.project import Project  # noqa: E402
+from tuneloop.store import Store  # noqa: E402
 
 TRUTH = {q: (c, p) for q, c, p in SUPPORT_ROWS}
 
@@ -107,3 +108,11 @@ def lab(
     project = Project.open(support_project.root)
     assert project.config.eval.forgetting_check is False
     return Lab(project, tiny_model_dir, scripted_answers, monkeypatch)
+
+
+@pytest.fixture
+def lab_on_each_store(lab: Lab, store: Store, monkeypatch: pytest.MonkeyPatch) -> Lab:  # noqa: F811
+    """``lab`` on SQLite and on PostgreSQL (``store``'s schema of its own; skipped without a server)."""
+    monkeypatch.setenv("TUNELOOP_DB_URL", store.url)
+    lab.project = Project.open(lab.project.root)
+    return lab

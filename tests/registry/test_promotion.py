@@ -48,7 +48,8 @@ def test_a_version_that_failed_its_gate_is_refused(lab: Lab, cli) -> None:
     assert alias_history(lab.project, "proj") == []
 
 
-def test_a_gate_measured_against_an_older_production_version_does_not_count(lab: Lab) -> None:
+def test_a_gate_measured_against_an_older_production_version_does_not_count(lab_on_each_store: Lab) -> None:
+    lab = lab_on_each_store
     v1 = lab.gated(lab.register())
     assert promote(lab.project, v1).promoted
     v2, v3 = lab.register(), lab.register()

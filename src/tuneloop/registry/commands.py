@@ -26,7 +26,7 @@ def _project() -> Any:
 
 
 def _name_and_alias(name: str, alias: str) -> tuple[str, str]:
-    """``NAME`` with ``--alias``, or ``NAME@ALIAS`` (which must agree with an explicit ``--alias``)."""
+    """``NAME`` with ``--alias``, or ``NAME@ALIAS`` (the alias written in the name wins)."""
     if "@" not in name:
         return name, alias
     bare, _, given = name.partition("@")
