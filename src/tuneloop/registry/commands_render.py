@@ -59,19 +59,25 @@ def versions_table(versions: list[VersionSummary]) -> Table:
     return table
 
 
+def _dataset_line(dataset: dict[str, Any] | None) -> str:
+    if not dataset:
+        return "–"
+    parts = [f"#{dataset['id']}" if dataset.get("id") is not None else "", _short(dataset.get("digest")),
+             str(dataset.get("name") or ""), f"{dataset['records']} records" if dataset.get("records") else ""]  # fmt: skip
+    return " ".join(p for p in parts if p)
+
+
 def detail_view(detail: VersionDetail) -> list[RenderableType]:
     v = detail.version
     facts = Table(title=f"{v.reference} ({v.kind}, {v.status})", show_header=False)
     facts.add_column("field", style="bold")
     facts.add_column("value")
     run = detail.run or {}
-    dataset = detail.dataset or {}
     rows = [
         ("aliases", ", ".join(f"@{a}" for a in detail.aliases) or "–"),
         ("base", f"{v.base_reference} (weights {_short(v.base_weights_sha256)})"),
         ("chat template", _short(detail.chat_template_sha256)),
-        ("dataset", f"#{dataset.get('id', '–')} {_short(dataset.get('digest'))} {dataset.get('name') or ''} "
-                    f"{dataset.get('records') or ''}".strip()),
+        ("dataset", _dataset_line(detail.dataset)),
         ("run", f"{run.get('name', '–')} ({run.get('method', '–')}, {run.get('status', '–')})" if run else "–"),
         ("artifact", _short(v.artifact_sha256)),
         ("environment", ", ".join(f"{k} {val}" for k, val in sorted(detail.environment.items())
