@@ -20,6 +20,7 @@ from tuneloop.registry import (
     current_actor,
     describe_version,
     diff_versions,
+    list_model_versions,
     register_model_version,
     set_alias,
 )
@@ -43,6 +44,8 @@ def target(lab: Lab) -> str:
 def test_rollback_walks_back_through_history_not_back_and_forth(lab: Lab) -> None:
     chain(lab, 3)
     assert rollback(lab.project, "proj", reason="latency").reference == "proj:2"
+    statuses = [(v.reference, v.status) for v in list_model_versions(lab.project, "proj")]
+    assert statuses == [("proj:1", "archived"), ("proj:2", "production"), ("proj:3", "archived")]
     assert rollback(lab.project, "proj", reason="still bad").reference == "proj:1"
     with pytest.raises(InvalidInput) as nothing:
         rollback(lab.project, "proj", reason="again")

@@ -13,6 +13,9 @@ Conflicts (another process moved the alias between our read and our write):
   the target of that revision, a rollback chose its target from that history) is refused with
   :class:`AliasMoved`; the caller decides whether to look again.
 
+A move of the production alias (``eval.baselines.production_alias``) also sets the versions'
+``status`` in the same transaction: ``production`` for the target, ``archived`` for the one it left.
+
 Creating an alias is race-safe too: two processes inserting the same ``name@alias`` collide on the
 unique constraint ``uq_aliases_name_alias``; the loser retries as a move.
 """
@@ -31,7 +34,7 @@ from tuneloop.errors import CheckFailed, InvalidInput, Location, NotFound
 from tuneloop.project import Project
 from tuneloop.refs import parse_model_ref
 from tuneloop.registry.versions import ModelVersionInfo, get_model_version
-from tuneloop.store import AliasEventRecord, AliasRecord, utcnow
+from tuneloop.store import AliasEventRecord, AliasRecord, ModelVersionRecord, utcnow
 
 MAX_ATTEMPTS = 20
 """Fresh reads a plain move tries before giving up on a hot alias."""
@@ -176,12 +179,26 @@ def _move_once(project: Project, info: ModelVersionInfo, alias: str, action: str
             )
             if moved.rowcount != 1:  # type: ignore[attr-defined]
                 raise _Conflict
+        if alias == project.config.eval.baselines.production_alias:
+            _mark_production(session, info.id, previous)
         session.add(
             AliasEventRecord(
                 name=info.name, alias=alias, action=action, model_version_id=info.id,
                 previous_version_id=previous, reason=reason, actor=actor, forced=forced, details=details,
             )
         )  # fmt: skip
+
+
+def _mark_production(session: Session, version_id: int, previous: int | None) -> None:
+    """A version's ``status`` follows the production alias, in the move's transaction: the target is
+    ``production``, the version it left ``archived`` (others stay ``candidate``)."""
+    if previous is not None and previous != version_id:
+        session.execute(
+            update(ModelVersionRecord).where(ModelVersionRecord.id == previous).values(status="archived")
+        )
+    session.execute(
+        update(ModelVersionRecord).where(ModelVersionRecord.id == version_id).values(status="production")
+    )
 
 
 def alias_target(project: Project, name: str, alias: str) -> ModelVersionInfo | None:
