@@ -20,7 +20,18 @@ ROOT_PACKAGE = "tuneloop"
 
 FOUNDATION = {"config", "errors", "findings", "jsonable", "machine", "progress", "project", "refs", "store"}
 """Packages and modules every stage may use; they use no stage."""
-STAGES = {"data", "train", "evaluate", "redteam", "models", "registry", "reports", "serve", "monitor"}
+STAGES = {
+    "data",
+    "train",
+    "evaluate",
+    "redteam",
+    "models",
+    "registry",
+    "reports",
+    "serve",
+    "monitor",
+    "deploy",
+}
 """Lifecycle stages (and the packages of the production half as they land)."""
 CLI_ROOTS = {"cli", "console", "__main__"}
 CLI_LIBRARIES = {"typer", "rich", "click"}
@@ -148,6 +159,7 @@ RULES: dict[str, Callable[[str | None, str | None, Import], bool]] = {
     "foundation": lambda source, target, _: source in FOUNDATION and target in STAGES,
     "no-train": lambda source, target, _: source in {"data", "evaluate"} and target == "train",
     "reports": lambda source, target, _: source == "reports" and target in STAGES - {"reports"},
+    "registry": lambda source, target, _: source == "registry" and target in STAGES - {"registry"},
 }
 """rule -> whether one import (source package, target package, the import) breaks it."""
 
@@ -177,6 +189,7 @@ def test_the_graph_is_read() -> None:
         ("foundation", "config, store, project, errors, findings, progress import no stage"),
         ("no-train", "data and evaluate never import train"),
         ("reports", "reports imports no stage"),
+        ("registry", "registry imports only foundation modules (promotion lives in deploy)"),
     ],
 )
 def test_dependency_rule(rule: str, meaning: str) -> None:
@@ -198,6 +211,9 @@ def test_the_rules_catch_violations() -> None:
     assert cycles(package_graph(fake)) == [["evaluate", "train"]]
     assert violations("cli", fake) == ["tuneloop.data.check:1 imports tuneloop.console.progress_bar"]
     assert violations("no-train", fake) == ["tuneloop.evaluate.x:2 imports tuneloop.train.loop"]
+    assert violations("registry", [Import("tuneloop.registry.a", "tuneloop.evaluate.suites", 5)]) == [
+        "tuneloop.registry.a:5 imports tuneloop.evaluate.suites"
+    ]
     assert violations("cli", [Import("tuneloop.train.z", "rich.table", 4)]) == [
         "tuneloop.train.z:4 imports rich.table"
     ]

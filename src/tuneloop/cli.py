@@ -24,6 +24,7 @@ from tuneloop.evaluate import commands as eval_commands
 from tuneloop.models import commands as models_commands
 from tuneloop.monitor import commands as monitor_commands
 from tuneloop.redteam import commands as redteam_commands
+from tuneloop.registry import commands as registry_commands
 from tuneloop.train import commands as train_commands
 
 # verb -> function. A space separates a group from its sub-verb ("models list").
@@ -67,6 +68,13 @@ VERBS: dict[str, Callable[..., Any]] = {
     "runs show": train_commands.show,
     "runs compare": train_commands.compare,
     "export": train_commands.export,
+    # registry and promotion (issue 12)
+    "registry list": registry_commands.list_versions,
+    "registry show": registry_commands.show,
+    "registry diff": registry_commands.diff,
+    "registry history": registry_commands.history,
+    "registry promote": registry_commands.promote,
+    "registry rollback": registry_commands.rollback,
     # monitoring (issue 13)
     "monitor drift": monitor_commands.drift,
     "monitor ingest": monitor_commands.ingest,
@@ -81,6 +89,7 @@ GROUP_HELP = {
     "runs": "Inspect and compare training runs.",
     "eval": "Evaluate models against baselines with paired statistics and gates.",
     "redteam": "Probe models for the failure modes fine-tuning introduces.",
+    "registry": "Inspect versions and their lineage; promote (gated) and roll back aliases.",
     "monitor": "Watch production traffic: drift against the training data, ingest outside logs.",
 }
 

@@ -70,6 +70,16 @@ EXPECTED_VERBS = {
     "runs show": "tuneloop.train.commands:show",
     "runs compare": "tuneloop.train.commands:compare",
     "export": "tuneloop.train.commands:export",
+    "registry list": "tuneloop.registry.commands:list_versions",
+    "registry show": "tuneloop.registry.commands:show",
+    "registry diff": "tuneloop.registry.commands:diff",
+    "registry history": "tuneloop.registry.commands:history",
+    "registry promote": "tuneloop.registry.commands:promote",
+    "registry rollback": "tuneloop.registry.commands:rollback",
+    "monitor drift": "tuneloop.monitor.commands:drift",
+    "monitor ingest": "tuneloop.monitor.commands:ingest",
+    "monitor evaluate": "tuneloop.monitor.commands:evaluate",
+    "monitor feedback": "tuneloop.monitor.commands:feedback",
 }
 
 

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from tuneloop.errors import NotFound
+from tuneloop.errors import InvalidInput, NotFound
 from tuneloop.models import resolve_model
 from tuneloop.project import Project
 from tuneloop.registry import (
+    AliasMoved,
     alias_history,
+    alias_state,
     alias_target,
     attach_result,
     get_model_version,
@@ -60,6 +62,22 @@ def test_alias_moves_are_logged_append_only(project: Project, tiny_model_dir: Pa
         ("set", first.id, None),
         ("promote", second.id, first.id),
     ]
+
+
+def test_a_conditional_move_is_refused_when_the_alias_moved(project: Project, tiny_model_dir: Path) -> None:
+    first, second = _register(project, tiny_model_dir), _register(project, tiny_model_dir)
+    assert alias_state(project, "proj", "production").revision == 0
+    set_alias(project, "proj:1", "production", expect_revision=0)
+    with pytest.raises(AliasMoved):  # it exists now: revision 1
+        set_alias(project, "proj:2", "production", expect_revision=0)
+    set_alias(project, "proj:2", "production", action="promote", forced=True, details={"checks": []},
+              expect_revision=1)  # fmt: skip
+    state = alias_state(project, "proj", "production")
+    assert (state.model_version_id, state.revision) == (second.id, 2)
+    last = alias_history(project, "proj", "production")[-1]
+    assert (last.previous_version_id, last.forced, last.details) == (first.id, True, {"checks": []})
+    with pytest.raises(InvalidInput):
+        set_alias(project, "proj:1", "../production")
 
 
 def test_unknown_version_and_alias(project: Project) -> None:
