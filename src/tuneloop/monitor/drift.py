@@ -122,9 +122,11 @@ def drift(
     production_file: Path | None = None,
     reference: str | None = None,
     now: datetime | None = None,
+    record: bool = True,
     progress: Progress = SILENT,
 ) -> list[SegmentDrift]:
-    """Check the drift of ``model`` (``name@alias``, ``name:N`` or ``name``) and store each segment."""
+    """Check the drift of ``model`` (``name@alias``, ``name:N`` or ``name``) and store each segment
+    (``record=False``: compute only, for a dry run; the drift state does not advance in the store)."""
     settings = project.config.monitor.drift
     ref = parse_model_ref(model)
     if ref.kind not in ("alias", "version", "name"):
@@ -152,7 +154,8 @@ def drift(
         segment.source, segment.window_start, segment.window_end = source, span.start, span.end
         if production_file is not None:
             segment.window_start = segment.window_end = None
-        _store(project, segment, version)
+        if record:
+            _store(project, segment, version)
         results.append(segment)
     return results
 

@@ -92,6 +92,7 @@ class Curation:
     dropped: dict[str, int] = field(default_factory=dict)
     dropped_examples: list[dict[str, str]] = field(default_factory=list)
     dataset_version: DatasetVersionInfo | None = None
+    records: list[Conversation] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         version = self.dataset_version
@@ -172,9 +173,15 @@ def evaluation_records(project: Project) -> list[Record]:
 
 
 def curate_feedback(
-    project: Project, name: str, *, since: datetime | None = None, progress: Progress = SILENT
+    project: Project,
+    name: str,
+    *,
+    since: datetime | None = None,
+    register: bool = True,
+    progress: Progress = SILENT,
 ) -> Curation:
-    """Corrected answers of ``name`` as a redacted, leak-free dataset version ``curated-<name>``."""
+    """Corrected answers of ``name`` as a redacted, leak-free dataset version ``curated-<name>``
+    (``register=False``: count only, for a dry run; :attr:`Curation.records` holds them either way)."""
     result = Curation()
     candidates: list[Conversation] = []
     for request, corrected in corrected_answers(project, name, since):
@@ -199,7 +206,8 @@ def curate_feedback(
             _drop(result, "duplicates_evaluation_item", candidates[index].source.file, leaks[index].reason)
         kept = [c for i, c in enumerate(candidates) if i not in leaks]
     result.kept = len(kept)
-    if kept:
+    result.records = list(kept)
+    if kept and register:
         result.dataset_version = register_dataset_version(
             project, list(kept), name=f"{CURATED_PREFIX}{name}", source_files=["request_log"],
             stats={"considered": result.considered, "dropped": result.dropped, "redactions": result.redactions},

@@ -137,9 +137,11 @@ def evaluate_online(
     now: datetime | None = None,
     seed: int = 0,
     judge_backend: Any = None,
+    record: bool = True,
     progress: Progress = SILENT,
 ) -> list[OnlineEvaluation]:
-    """Score a sample of the window's logged answers of ``model`` (``name@alias``) per version; store each."""
+    """Score a sample of the window's logged answers of ``model`` (``name@alias``) per version; store
+    each (``record=False``: compute only, for a dry run)."""
     settings = project.config.monitor.evaluate
     ref = parse_model_ref(model)
     span = window_of(settings.window, window, since, now or datetime.now(UTC))
@@ -167,7 +169,8 @@ def evaluate_online(
             result.note = f"{len(sample)} answers scored (fewer than monitor.evaluate.min_samples): no alerts"
         else:
             result.alerts = _alerts(project, ref.name, ref.alias, version_id, result.metrics, settings)
-        _store(project, result, version_id)
+        if record:
+            _store(project, result, version_id)
         results.append(result)
     return results
 

@@ -1,0 +1,126 @@
+"""The retraining pipeline ``monitor run`` starts when its policy fires.
+
+previous training data + curated production examples -> a new dataset version (through the data gate,
+as every training set) -> train (the project's own ``train`` settings) -> the evaluation gates against
+the version in production -> the red-team gate -> registered candidate -> promotion only when the
+policy asks for it and every gate passed (``tuneloop.deploy.promote`` re-checks them); otherwise the
+candidate waits for a person. Each step updates the decision's record, so a crash leaves a trail, and
+the training run is named after the decision so the next ``monitor run`` can resume it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tuneloop.data.records import Record
+from tuneloop.monitor.alerts import alert
+from tuneloop.progress import SILENT, Progress
+from tuneloop.project import Project
+from tuneloop.registry import ModelVersionInfo, get_model_version
+
+if TYPE_CHECKING:
+    from tuneloop.monitor.retrain import RetrainDecision
+
+ACTOR = "tuneloop monitor"
+
+
+def retrain(
+    project: Project,
+    decision: RetrainDecision,
+    serving: ModelVersionInfo,
+    curated: list[Record],
+    *,
+    progress: Progress = SILENT,
+) -> None:
+    """Run the pipeline for ``decision`` (recorded as ``running``); ends ``completed`` or ``failed``."""
+    from tuneloop.monitor.retrain import _training_records, update_decision
+
+    policy = project.config.monitor.retrain
+    resuming = decision.run_name is not None
+    decision.run_name = decision.run_name or f"retrain-{serving.name}-{decision.decision_id}"
+    decision.status = "running"
+    update_decision(project, decision)
+    decision.alerts.append(alert("retrain_started", decision.model, {"decision": decision.decision_id,
+                                 "run": decision.run_name, "resuming": resuming, "new_examples": len(curated)},
+                                 webhook_url=policy.webhook_url))  # fmt: skip
+    try:
+        candidate = _train(
+            project, decision, [*_training_records(project, serving), *curated], resuming, progress
+        )
+        decision.candidate = candidate.reference
+        decision.dataset_version_id = candidate.lineage.get("dataset_version_id")
+        update_decision(project, decision)
+        passed = _gates(project, decision, candidate, progress)
+        if passed and policy.promote != "none":
+            _promote(project, decision, candidate, policy.promote, progress)
+        elif not passed:
+            decision.alerts.append(alert("gate_failed", decision.model, {"candidate": candidate.reference,
+                                         "gates": decision.outcome.get("gates")}, webhook_url=policy.webhook_url))  # fmt: skip
+        decision.status = "completed"
+        update_decision(project, decision, finished=True)
+        decision.alerts.append(alert("retrain_finished", decision.model, {"candidate": candidate.reference,
+                                     "promoted": decision.outcome.get("promoted", False)},
+                                     webhook_url=policy.webhook_url))  # fmt: skip
+    except Exception as exc:
+        decision.status = "failed"
+        decision.outcome["error"] = f"{type(exc).__name__}: {exc}"
+        update_decision(project, decision, finished=True)
+        decision.alerts.append(alert("retrain_failed", decision.model, {"error": decision.outcome["error"]},
+                                     webhook_url=policy.webhook_url))  # fmt: skip
+        raise
+
+
+def _train(
+    project: Project, decision: RetrainDecision, records: list[Record], resuming: bool, progress: Progress
+) -> ModelVersionInfo:
+    from tuneloop.errors import CheckFailed
+    from tuneloop.train import TrainRequest, train
+
+    request = (
+        TrainRequest(resume=decision.run_name)
+        if resuming
+        else TrainRequest(
+            records=records, run_name=decision.run_name, tag=f"retrain decision {decision.decision_id}"
+        )
+    )
+    result = train(project, request, progress=progress)
+    decision.outcome["training"] = {
+        "status": result.status,
+        "run": result.run_name,
+        "metrics": result.metrics,
+    }
+    if result.status != "completed" or result.model_version is None:
+        raise CheckFailed("retrain_incomplete", f"the retraining run {result.run_name} ended {result.status}")
+    return get_model_version(project, result.model_version)
+
+
+def _gates(
+    project: Project, decision: RetrainDecision, candidate: ModelVersionInfo, progress: Progress
+) -> bool:
+    """The evaluation gates (against production, recorded as ``gate`` results) and the red-team gate."""
+    from tuneloop.evaluate.workflow import gate as eval_gate
+    from tuneloop.redteam.campaign import RunOptions
+    from tuneloop.redteam.campaign import gate as redteam_gate
+
+    gates: dict[str, object] = {}
+    passed = True
+    if project.config.eval.suites:
+        outcome = eval_gate(project, candidate.reference, progress=progress)
+        gates["eval"] = {"passed": outcome.passed, "failed": [g.get("rule", g) for g in outcome.failed]}
+        passed = passed and outcome.passed
+    red = redteam_gate(project, RunOptions(model=candidate.reference), progress=progress)
+    gates["redteam"] = {"passed": red.passed, "baseline": red.baseline}
+    decision.outcome["gates"] = gates
+    return passed and red.passed
+
+
+def _promote(
+    project: Project, decision: RetrainDecision, candidate: ModelVersionInfo, alias: str, progress: Progress
+) -> None:
+    from tuneloop.deploy import promote
+
+    held = ", ".join(c.condition for c in decision.conditions if c.held)
+    result = promote(project, candidate.reference, alias, reason=f"monitor run decision {decision.decision_id}: {held}",
+                     actor=ACTOR, progress=progress)  # fmt: skip
+    decision.outcome["promoted"] = result.promoted
+    decision.outcome["promotion"] = {"alias": alias, "checks": [c.to_dict() for c in result.checks]}
