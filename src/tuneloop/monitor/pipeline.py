@@ -76,12 +76,12 @@ def _train(
     from tuneloop.errors import CheckFailed
     from tuneloop.train import TrainRequest, train
 
+    run_name = decision.run_name or f"retrain-{decision.decision_id}"
+    tag = f"retrain decision {decision.decision_id}"
     request = (
-        TrainRequest(resume=decision.run_name)
+        TrainRequest(resume=run_name)
         if resuming
-        else TrainRequest(
-            records=records, run_name=decision.run_name, tag=f"retrain decision {decision.decision_id}"
-        )
+        else TrainRequest(records=records, run_name=run_name, tag=tag)
     )
     result = train(project, request, progress=progress)
     decision.outcome["training"] = {
