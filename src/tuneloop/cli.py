@@ -80,6 +80,8 @@ VERBS: dict[str, Callable[..., Any]] = {
     "monitor ingest": monitor_commands.ingest,
     "monitor evaluate": monitor_commands.evaluate,
     "monitor feedback": monitor_commands.feedback,
+    "monitor run": monitor_commands.run,
+    "monitor daemon": monitor_commands.daemon,
 }
 
 GROUP_HELP = {
@@ -90,7 +92,7 @@ GROUP_HELP = {
     "eval": "Evaluate models against baselines with paired statistics and gates.",
     "redteam": "Probe models for the failure modes fine-tuning introduces.",
     "registry": "Inspect versions and their lineage; promote (gated) and roll back aliases.",
-    "monitor": "Watch production traffic: drift against the training data, ingest outside logs.",
+    "monitor": "Watch production: drift, online quality, feedback; retrain on a policy.",
 }
 
 

@@ -80,6 +80,8 @@ EXPECTED_VERBS = {
     "monitor ingest": "tuneloop.monitor.commands:ingest",
     "monitor evaluate": "tuneloop.monitor.commands:evaluate",
     "monitor feedback": "tuneloop.monitor.commands:feedback",
+    "monitor run": "tuneloop.monitor.commands:run",
+    "monitor daemon": "tuneloop.monitor.commands:daemon",
 }
 
 

@@ -84,10 +84,10 @@ def log_answers(
             ids.append(f"chatcmpl-{prefix}{i}")
             session.add(
                 RequestLogRecord(
-                    id=ids[-1], created_at=at, endpoint="chat.completions", model_requested="proj@production",
-                    model_name="proj", model_reference=version.reference, model_version_id=version.id,
+                    id=ids[-1], created_at=at, endpoint="chat.completions", model_requested=f"{version.name}@production",
+                    model_name=version.name, model_reference=version.reference, model_version_id=version.id,
                     alias="production", status_code=200, stream=False, latency_ms=5.0,
-                    request={"model": "proj@production", "messages": [{"role": "user", "content": prompt}]},
+                    request={"model": f"{version.name}@production", "messages": [{"role": "user", "content": prompt}]},
                     response={"choices": [{"index": 0, "text": answer, "finish_reason": "stop"}]},
                 )
             )  # fmt: skip

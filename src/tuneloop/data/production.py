@@ -38,7 +38,7 @@ class ProductionInput:
 def _text_of(content: Any) -> Any:
     """A message's text; OpenAI's content parts (``[{"type": "text", "text": ...}]``) are joined."""
     if isinstance(content, list):
-        parts = [p.get("text") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
+        parts = [str(p["text"]) for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
         return "\n".join(parts) if parts else None
     return content
 

@@ -1,6 +1,6 @@
-"""Verbs ``tuneloop monitor drift|ingest|evaluate|feedback``: parse, call one stage function
-(:mod:`tuneloop.monitor.drift`, :mod:`.traffic`, :mod:`.online_eval`, :mod:`.feedback`), render, pick the
-exit code.
+"""Verbs ``tuneloop monitor drift|ingest|evaluate|feedback|run|daemon``: parse, call one stage function
+(:mod:`tuneloop.monitor.drift`, :mod:`.traffic`, :mod:`.online_eval`, :mod:`.feedback`, :mod:`.retrain`),
+render, pick the exit code.
 
 ``monitor drift`` exits 1 when a segment's window drifted, so a scheduler (cron, Airflow, a Kubernetes
 CronJob) can alert on the exit code; see docs/monitoring.md.
@@ -20,6 +20,7 @@ from tuneloop.errors import InvalidInput, Location
 
 if TYPE_CHECKING:
     from tuneloop.monitor.drift import SegmentDrift
+    from tuneloop.monitor.retrain import RetrainDecision
 
 ModelArgument = Annotated[str, typer.Argument(help="The model whose traffic to check: name@alias or name:N.")]
 
@@ -195,3 +196,76 @@ def feedback(
         )
         console.print(f"curated {curation.kept} of {curation.considered} corrected answers into {where}; "
                       f"{curation.redactions} PII spans redacted; dropped: {dropped}", markup=False)  # fmt: skip
+
+
+def run(
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Check and decide, record nothing new, train nothing: show what would happen."
+        ),
+    ] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Check drift, online quality and feedback; retrain when monitor.retrain says so (one shot, for cron)."""
+    from tuneloop.monitor.retrain import monitor_run
+    from tuneloop.project import Project
+
+    decision = monitor_run(Project.open(), dry_run=dry_run, progress=stage_progress(quiet=json_output))
+    if json_output:
+        print_json({"ok": True, **decision.to_dict()})
+        return
+    _render_decision(decision)
+
+
+def _render_decision(decision: RetrainDecision) -> None:
+    table = Table(title=f"retraining policy for {decision.model} (serving {decision.serving})")
+    for column in ("condition", "holds", "evidence"):
+        table.add_column(column)
+    for condition in decision.conditions:
+        table.add_row(condition.condition, "[green]yes[/]" if condition.held else "no", condition.detail)
+    console.print(table)
+    groups = (
+        " OR ".join("(" + " AND ".join(group) + ")" for group in decision.groups)
+        or "no conditions configured"
+    )
+    console.print(f"fires when: {groups}", markup=False)
+    verdicts = {
+        "none": "no retraining: the policy did not fire",
+        "would_retrain": "dry run: the policy fires; `tuneloop monitor run` would retrain now",
+        "locked": f"another process is retraining ({decision.outcome.get('held_by')}); nothing started",
+        "retrain": f"retrained: run {decision.run_name}, candidate {decision.candidate}, status {decision.status}",
+    }
+    console.print(verdicts[decision.action], markup=False)
+    if decision.action == "retrain":
+        promoted = decision.outcome.get("promoted")
+        console.print(
+            "promoted" if promoted else "not promoted (waiting for `tuneloop registry promote`)", markup=False
+        )
+
+
+def daemon(
+    interval: Annotated[str, typer.Option(help="Time between runs: 30m, 1h, 1d.")] = "1h",
+    json_output: JsonFlag = False,
+) -> None:
+    """Run `monitor run` every --interval until stopped (single-machine deployments)."""
+    import signal
+    import threading
+
+    from tuneloop.config.monitor import duration_seconds
+    from tuneloop.monitor.retrain import monitor_run
+    from tuneloop.project import Project
+
+    try:
+        seconds = duration_seconds(interval)
+    except ValueError as exc:
+        raise InvalidInput("invalid_interval", str(exc), Location(field="interval")) from None
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    while not stop.is_set():
+        decision = monitor_run(Project.open(), progress=stage_progress(quiet=json_output))
+        if json_output:
+            print_json({"ok": True, **decision.to_dict()})
+        else:
+            _render_decision(decision)
+        stop.wait(seconds)

@@ -1,0 +1,192 @@
+"""`monitor run`: the policy fires on OR-of-AND conditions; a dry run trains nothing and records what
+it would do; a real run retrains on previous data + curated feedback, gates, promotes when configured;
+two processes never retrain at once (a lock in the store, SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from tests.monitor.monitorhelpers import give_feedback, log_answers
+
+from tuneloop.config.monitor import RetrainPolicy
+from tuneloop.monitor.lock import release, try_acquire
+from tuneloop.monitor.retrain import Evidence, decide, monitor_run
+from tuneloop.project import Project
+from tuneloop.registry import alias_target, set_alias
+from tuneloop.store import RetrainDecisionRecord, Store
+
+PG_URL = os.environ.get("TUNELOOP_TEST_PG_URL")
+SUITE = """
+name: orders
+items: {file: holdout.jsonl}
+generation: {max_new_tokens: 6, batch_size: 4}
+metrics: [length]
+gates:
+  - {metric: length, rule: no_significant_increase, baseline: production}
+"""
+
+PROJECT = """
+project: {{name: tiny, scope: {{allowed_topics: [orders, returns]}}}}
+model: {{base: {model}, max_length: 256}}
+data:
+  train: [train.jsonl]
+  embeddings: {{enabled: false}}
+  volume: {{behaviour: {{fail_below: 5, warn_below: 5}}, per_category: {{fail_below: 1, warn_below: 1}}}}
+train: {{max_steps: 3, tokens_per_step: 64, learning_rate: 0.003, eval_after_train: false, threads: 1}}
+eval: {{forgetting_check: false, suites: [orders.yaml]}}
+redteam: {{categories: [off_topic], probes_per_category: 3, max_new_tokens: 8}}
+monitor:
+  drift: {{min_window: 1000}}
+  retrain:
+    when: [[{{min_curated: 2}}]]
+    promote: production
+"""
+
+
+def _evidence(**changes) -> Evidence:
+    values = {
+        "drift_states": ["stable"],
+        "quality_alerts": [],
+        "new_curated": [],
+        "serving_age": timedelta(days=1),
+    }
+    return Evidence(**(values | changes))
+
+
+def test_policy_fires_when_every_condition_of_one_group_holds() -> None:
+    policy = RetrainPolicy(when=[["drift_sustained", {"min_curated": 2}], [{"every": "30d"}]])
+    fired, conditions, groups = decide(policy, _evidence(drift_states=["sustained"], new_curated=[1]))
+    assert not fired and groups == [["drift_sustained", "min_curated: 2"], ["every: 30d"]]
+    assert {c.condition: c.held for c in conditions} == {
+        "drift_sustained": True,
+        "min_curated: 2": False,
+        "every: 30d": False,
+    }
+    assert decide(policy, _evidence(drift_states=["sustained"], new_curated=[1, 2]))[0]
+    assert decide(policy, _evidence(serving_age=timedelta(days=31)))[0]
+    assert not decide(RetrainPolicy(), _evidence(drift_states=["sustained"]))[0]
+    assert decide(RetrainPolicy(when=[["quality_drop"]]), _evidence(quality_alerts=["json_valid fell"]))[0]
+
+
+@pytest.fixture
+def served(tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    """A trained ``tiny:1`` in production with three logged answers, two of them corrected."""
+    import torch
+
+    from tuneloop.train import train
+
+    torch.set_num_threads(1)
+    monkeypatch.delenv("TUNELOOP_DB_URL", raising=False)
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "tuneloop.yaml").write_text(PROJECT.format(model=tiny_model_dir))
+    rows = [{"messages": [{"role": "user", "content": f"Where is order {i}?"},
+                          {"role": "assistant", "content": f"Order {i} ships tomorrow."}]} for i in range(12)]  # fmt: skip
+    (root / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:10]))
+    (root / "holdout.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[10:]))
+    (root / "orders.yaml").write_text(SUITE)
+    monkeypatch.chdir(root)
+    project = Project.open(root)
+    result = train(project, run_name="first")
+    set_alias(project, result.model_version, "production")
+    version = alias_target(project, "tiny", "production")
+    pairs = [(f"Can I return item {i}?", "No.") for i in range(3)]
+    from datetime import UTC, datetime
+
+    ids = log_answers(project, version, pairs, at=datetime.now(UTC), prefix="r-")
+    ids_by_name = {"tiny": ids}
+    for request_id in ids_by_name["tiny"][:2]:
+        give_feedback(project, request_id, rating=1, corrected="Yes, within 30 days, with the receipt.")
+    return project
+
+
+def _decisions(project: Project) -> list[RetrainDecisionRecord]:
+    with project.store.session() as session:
+        return list(session.scalars(select(RetrainDecisionRecord).order_by(RetrainDecisionRecord.id)))
+
+
+def test_dry_run_then_real_run_retrains_gates_and_promotes(served: Project) -> None:
+    dry = monitor_run(served, dry_run=True)
+    assert dry.fired and dry.action == "would_retrain" and dry.candidate is None
+    assert [c.value for c in dry.conditions] == [2]
+    assert _decisions(served)[-1].dry_run and alias_target(served, "tiny", "production").version == 1
+    real = monitor_run(served)
+    assert real.action == "retrain" and real.status == "completed", real.outcome
+    assert real.candidate == "tiny:2" and real.outcome["gates"]["redteam"]["passed"] is True
+    assert real.outcome["promoted"] is True, real.outcome["promotion"]
+    assert alias_target(served, "tiny", "production").version == 2
+    record = _decisions(served)[-1]
+    assert record.status == "completed" and record.candidate_version_id is not None and record.finished_at
+    from tuneloop.data.versions import get_dataset_version, load_dataset_version_records
+
+    records = load_dataset_version_records(served, get_dataset_version(served, str(real.dataset_version_id)))
+    assert len(records) == 12  # 10 earlier examples + 2 curated corrections
+    assert {r.source.file for r in records} >= {"request_log/chatcmpl-r-0", "request_log/chatcmpl-r-1"}
+    again = monitor_run(served)  # the corrections are now in tiny:2's training data
+    assert again.action == "none" and again.conditions[0].value == 0
+
+
+def test_a_held_lock_stops_a_second_retraining(served: Project) -> None:
+    assert try_acquire(served, "retrain:tiny", stale_after=timedelta(hours=1)) is None
+    decision = monitor_run(served)
+    assert decision.action == "locked" and ":" in decision.outcome["held_by"]
+    assert alias_target(served, "tiny", "production").version == 1
+    release(served, "retrain:tiny")
+
+
+def _contend(url: str, barrier, results) -> None:
+    store = Store(url)
+
+    class Holder:
+        pass
+
+    project = Holder()
+    project.store = store  # try_acquire only needs the store
+    barrier.wait()
+    results.put(try_acquire(project, "retrain:x", stale_after=timedelta(hours=1)))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_only_one_of_several_processes_gets_the_lock(backend: str, tmp_path: Path) -> None:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'state.db'}"
+    else:
+        if not PG_URL:
+            pytest.skip("no PostgreSQL server (set TUNELOOP_TEST_PG_URL)")
+        import uuid
+
+        from sqlalchemy import text
+
+        schema = f"t_{uuid.uuid4().hex[:10]}"
+        with Store(PG_URL).engine.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    Store(url).migrate()
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(4), context.Queue()
+    workers = [context.Process(target=_contend, args=(url, barrier, results)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    outcomes = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+    assert outcomes.count(None) == 1, outcomes
+
+
+def test_an_abandoned_lock_is_taken_over(served: Project) -> None:
+    from datetime import UTC, datetime
+
+    assert (
+        try_acquire(
+            served, "retrain:y", stale_after=timedelta(hours=1), now=datetime.now(UTC) - timedelta(hours=2)
+        )
+        is None
+    )
+    assert try_acquire(served, "retrain:y", stale_after=timedelta(hours=3)) is not None
+    assert try_acquire(served, "retrain:y", stale_after=timedelta(hours=1)) is None
