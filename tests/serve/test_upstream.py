@@ -69,7 +69,10 @@ def test_vllm_names_versions_immutably_and_reference_naming_passes_the_reference
     assert upstream_model_name(target("support", 3), "vllm") == "support-v3"
     assert upstream_model_name(target("smollm2-135m-instruct", None), "vllm") == "smollm2-135m-instruct"
     assert upstream_model_name(target("support", 3), "reference") == "support:3"
-    assert upstream_model_name(target("smollm2-135m-instruct", None), "reference") == "base:smollm2-135m-instruct"
+    assert (
+        upstream_model_name(target("smollm2-135m-instruct", None), "reference")
+        == "base:smollm2-135m-instruct"
+    )
 
 
 def test_chat_answer_and_usage_come_from_the_upstream(upstream: tuple[str, FakeState]) -> None:
@@ -87,7 +90,9 @@ def test_chat_answer_and_usage_come_from_the_upstream(upstream: tuple[str, FakeS
 def test_text_prompts_go_to_completions_with_the_reference_name(upstream: tuple[str, FakeState]) -> None:
     url, state = upstream
     sampling = Sampling(max_tokens=2, temperature=0.0, stop=("\n",), seed=4, n=2)
-    completion = run_with(url, lambda b: b.generate(target(), Prompt(text="a b c"), sampling), naming="reference")
+    completion = run_with(
+        url, lambda b: b.generate(target(), Prompt(text="a b c"), sampling), naming="reference"
+    )
     assert [c.text for c in completion.choices] == ["support:3: a", "support:3: a"]
     assert [c.finish_reason for c in completion.choices] == ["length", "length"]
     assert completion.completion_tokens == 4

@@ -56,7 +56,9 @@ def build_app(state: FakeState) -> FastAPI:
         if model == "broken":
             return JSONResponse({"error": {"message": "engine died"}}, status_code=503)
         if model == "unknown":
-            return JSONResponse({"error": {"message": "The model `unknown` does not exist."}}, status_code=404)
+            return JSONResponse(
+                {"error": {"message": "The model `unknown` does not exist."}}, status_code=404
+            )
         if body.get("stream"):
             return StreamingResponse(_events(state, body, chat, request), media_type="text/event-stream")
         if model == "slow":
@@ -71,7 +73,11 @@ def build_app(state: FakeState) -> FastAPI:
             "object": "chat.completion" if chat else "text_completion",
             "model": model,
             "choices": [{"index": i, "finish_reason": finish, **choice} for i in range(n)],
-            "usage": {"prompt_tokens": 5, "completion_tokens": len(words) * n, "total_tokens": 5 + len(words) * n},
+            "usage": {
+                "prompt_tokens": 5,
+                "completion_tokens": len(words) * n,
+                "total_tokens": 5 + len(words) * n,
+            },
         }
 
     @app.post("/v1/chat/completions")
@@ -129,7 +135,9 @@ def running_fake_upstream() -> Iterator[tuple[str, FakeState]]:
 
     state = FakeState()
     port = free_port()
-    config = uvicorn.Config(build_app(state), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        build_app(state), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -18,6 +18,7 @@ upstream's failures) back onto the :mod:`tuneloop.serve.backend` contract:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -116,7 +117,9 @@ class UpstreamBackend:
             await self._client.aclose()
             self._client = None
             raise BackendError(
-                f"upstream {self.base_url} is unreachable: {_describe(exc)}", status=502, code="upstream_error"
+                f"upstream {self.base_url} is unreachable: {_describe(exc)}",
+                status=502,
+                code="upstream_error",
             ) from exc
         if response.status_code != 200:
             await self._client.aclose()
@@ -132,10 +135,8 @@ class UpstreamBackend:
     async def stop(self, drain_timeout_s: float) -> None:
         """Refuse new requests, let in-flight ones finish (up to ``drain_timeout_s``), close the pool."""
         self._accepting = False
-        try:
+        with contextlib.suppress(TimeoutError):  # what is still running is cut off when the pool closes
             await asyncio.wait_for(self._idle.wait(), timeout=drain_timeout_s)
-        except TimeoutError:
-            pass
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -269,7 +270,9 @@ class _StreamReader:
         chunk = _json(data, base_url)
         if "error" in chunk:
             message = chunk["error"].get("message") if isinstance(chunk["error"], dict) else chunk["error"]
-            raise BackendError(f"upstream {base_url} failed mid-stream: {message}", status=502, code="upstream_error")
+            raise BackendError(
+                f"upstream {base_url} failed mid-stream: {message}", status=502, code="upstream_error"
+            )
         if usage := chunk.get("usage"):
             self.prompt_tokens = int(usage.get("prompt_tokens") or 0)
             self._usage_completion = int(usage.get("completion_tokens") or 0)
@@ -299,9 +302,7 @@ class _StreamReader:
 def _parse_completion(body: dict[str, Any], n: int, *, chat: bool) -> tuple[list[Choice], int]:
     usage = body.get("usage") or {}
     raw_choices = sorted(body.get("choices") or [], key=lambda c: int(c.get("index", 0)))
-    texts = [
-        ((c.get("message") or {}).get("content") if chat else c.get("text")) or "" for c in raw_choices
-    ]
+    texts = [((c.get("message") or {}).get("content") if chat else c.get("text")) or "" for c in raw_choices]
     total = usage.get("completion_tokens")
     counts = _split_tokens(None if total is None else int(total), [len(t.split()) for t in texts])
     choices = [
@@ -363,7 +364,9 @@ def _json(text: str, base_url: str) -> dict[str, Any]:
             code="upstream_error",
         ) from None
     if not isinstance(value, dict):
-        raise BackendError(f"upstream {base_url} sent JSON that is not an object", status=502, code="upstream_error")
+        raise BackendError(
+            f"upstream {base_url} sent JSON that is not an object", status=502, code="upstream_error"
+        )
     return value
 
 
