@@ -19,6 +19,7 @@ import typer
 from tuneloop.config import commands as config_commands
 from tuneloop.console import err_console, format_error, print_json
 from tuneloop.data import commands as data_commands
+from tuneloop.deploy import commands as deploy_commands
 from tuneloop.errors import ExitCode, TuneloopError
 from tuneloop.evaluate import commands as eval_commands
 from tuneloop.models import commands as models_commands
@@ -66,6 +67,8 @@ VERBS: dict[str, Callable[..., Any]] = {
     "runs show": train_commands.show,
     "runs compare": train_commands.compare,
     "export": train_commands.export,
+    # deployment (issue 12)
+    "deploy vllm": deploy_commands.vllm,
 }
 
 GROUP_HELP = {
@@ -75,6 +78,7 @@ GROUP_HELP = {
     "runs": "Inspect and compare training runs.",
     "eval": "Evaluate models against baselines with paired statistics and gates.",
     "redteam": "Probe models for the failure modes fine-tuning introduces.",
+    "deploy": "Export registered versions to serving fleets (vLLM).",
 }
 
 

@@ -1,0 +1,1 @@
+"""Deployment: promotion and rollback of registry aliases, and export to serving fleets (vLLM)."""
