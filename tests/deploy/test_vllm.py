@@ -87,7 +87,7 @@ def test_serve_script_sizes_lora_from_the_adapters(
     assert 'vllm serve "$BASE_MODEL"' in script and "--enable-lora" in script
     assert '--lora-modules proj-v1="$HERE/adapters/proj-v1" proj-v2="$HERE/adapters/proj-v2"' in script
     assert "--max-lora-rank 32 --max-loras 2" in script
-    assert f'BASE_MODEL="${{BASE_MODEL:-{tiny_model_dir.resolve()}}}"' in script
+    assert f"DEFAULT_BASE_MODEL={tiny_model_dir.resolve()}" in script
     full = (out / "serve-2.sh").read_text()
     assert 'vllm serve "$HERE/models/proj-v3" --served-model-name proj-v3' in full
     assert '"${PORT:-8001}"' in full

@@ -1,21 +1,18 @@
 """``tuneloop deploy vllm NAME@alias -o DIR``: what a vLLM fleet needs to serve the registry's versions.
 
-vLLM serves LoRA adapters by name next to one base model. tuneloop's aliases move, vLLM's names must
-not (a cached name that changes meaning serves the wrong weights), so every version is exported under
-an immutable name, ``<name>-v<N>``, and the alias map (``aliases.json``) says which name each alias
-means now. A ``tuneloop serve --upstream URL`` router in front of the fleet resolves aliases itself and
-asks vLLM for the immutable name, so a promote or rollback between exported versions needs no change
-on the fleet.
-
-Exported: the version behind every alias of NAME and the version each alias pointed at before its
-last move (so a rollback needs no new export). Adapters go to ``adapters/<name>-v<N>/`` (safetensors
-and ``adapter_config.json`` only: no pickle), full-weight versions to ``models/<name>-v<N>/``, each
-served by its own ``vllm serve``. The directory is written aside and renamed into place.
+Aliases move, vLLM's names must not, so every version is exported under an immutable name,
+``<name>-v<N>``, and ``aliases.json`` maps each alias to one. A ``tuneloop serve --upstream URL`` router
+resolves aliases itself and asks vLLM for the immutable name: a promote or rollback between exported
+versions needs no change on the fleet. Exported: the version behind every alias of NAME and each
+alias's previous target (a rollback needs no new export); adapters to ``adapters/<name>-v<N>/``
+(safetensors and ``adapter_config.json`` only), full weights to ``models/<name>-v<N>/`` with their own
+``vllm serve``. The directory is written aside and renamed into place.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import tempfile
 import uuid
@@ -26,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 
 from tuneloop.errors import InvalidInput, NotFound
-from tuneloop.models import resolve_model
+from tuneloop.models import get_entry, resolve_model
 from tuneloop.progress import SILENT, Progress
 from tuneloop.project import Project
 from tuneloop.refs import parse_model_ref
@@ -45,21 +42,15 @@ FIRST_PORT = 8000
 
 @dataclass(frozen=True)
 class ExportedVersion:
-    reference: str
-    """The registered version (``support:3``)."""
-    served_name: str
-    """Its immutable name on the fleet (``support-v3``)."""
-    kind: str
-    """``adapter`` or ``full``."""
-    path: str
-    """Where it was exported, relative to the deployment directory."""
+    reference: str  # the registered version, support:3
+    served_name: str  # its immutable name on the fleet, support-v3
+    kind: str  # adapter or full
+    path: str  # where it was exported, relative to the deployment directory
     base_reference: str
     base_weights_sha256: str
     lora_rank: int | None
-    aliases: tuple[str, ...]
-    """The aliases pointing at it now (empty for a kept rollback target)."""
-    script: str
-    """The serve script that serves it."""
+    aliases: tuple[str, ...]  # the aliases pointing at it now (none for a kept rollback target)
+    script: str  # the serve script that serves it
 
 
 @dataclass(frozen=True)
@@ -82,23 +73,13 @@ class VllmDeployment:
     out_dir: Path
     requested: str
     name: str
-    aliases: dict[str, str]
-    """alias -> served name."""
+    aliases: dict[str, str]  # alias -> served name
     versions: list[ExportedVersion]
     servers: list[VllmServer]
-    replaced: bool
-    """True when a previous deployment in ``out_dir`` was replaced."""
+    replaced: bool  # a previous deployment in out_dir was replaced
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "out_dir": str(self.out_dir),
-            "requested": self.requested,
-            "name": self.name,
-            "aliases": self.aliases,
-            "versions": [asdict(v) for v in self.versions],
-            "servers": [asdict(s) for s in self.servers],
-            "replaced": self.replaced,
-        }
+        return {**asdict(self), "out_dir": str(self.out_dir)}
 
 
 def deploy_vllm(
@@ -125,20 +106,7 @@ def deploy_vllm(
     try:
         exported = _export_all(project, ordered, staging, progress)
         servers, scripts = _plan_servers(ordered, exported, primary)
-        records = [
-            ExportedVersion(
-                reference=info.reference,
-                served_name=vllm_model_name(info.name, info.version),
-                kind=info.kind,
-                path=exported[info.id][0],
-                base_reference=info.base_reference,
-                base_weights_sha256=info.base_weights_sha256,
-                lora_rank=exported[info.id][1],
-                aliases=tuple(by_version.get(info.id, ())),
-                script=scripts[info.id],
-            )
-            for info in ordered
-        ]
+        records = [_record(info, exported[info.id], by_version, scripts) for info in ordered]
         alias_map = {
             alias: vllm_model_name(ref.name, versions[vid].version) for alias, vid in sorted(pointers.items())
         }
@@ -150,6 +118,25 @@ def deploy_vllm(
             shutil.rmtree(staging, ignore_errors=True)
     progress.info(f"wrote {len(records)} versions and {len(servers)} serve scripts to {out_dir}")
     return deployment
+
+
+def _record(
+    info: ModelVersionInfo,
+    exported: tuple[str, int | None],
+    by_version: dict[int, list[str]],
+    scripts: dict[int, str],
+) -> ExportedVersion:
+    return ExportedVersion(
+        reference=info.reference,
+        served_name=vllm_model_name(info.name, info.version),
+        kind=info.kind,
+        path=exported[0],
+        base_reference=info.base_reference,
+        base_weights_sha256=info.base_weights_sha256,
+        lora_rank=exported[1],
+        aliases=tuple(by_version.get(info.id, ())),
+        script=scripts[info.id],
+    )
 
 
 def _check_out_dir(out_dir: Path) -> bool:
@@ -280,7 +267,7 @@ def _server(
     if exported[first.id][1] is None:
         served = vllm_model_name(first.name, first.version)
         model = f"$HERE/{exported[first.id][0]}"
-        command = f'vllm serve "{model}" --served-model-name {served}'
+        command = f'vllm serve "{model}" --served-model-name {shlex.quote(served)}'
         return VllmServer(script, port, model, served, (), None, None, command)
     served = vllm_base_name(first.base_reference)
     names = [vllm_model_name(info.name, info.version) for info in unit]
@@ -289,7 +276,7 @@ def _server(
         f'{name}="$HERE/{exported[info.id][0]}"' for name, info in zip(names, unit, strict=True)
     )
     command = (
-        f'vllm serve "$BASE_MODEL" --served-model-name {served} --enable-lora --lora-modules {modules} '
+        f'vllm serve "$BASE_MODEL" --served-model-name {shlex.quote(served)} --enable-lora --lora-modules {modules} '
         f"--max-lora-rank {rank} --max-loras {len(unit)}"
     )
     return VllmServer(script, port, _base_model(first), served, tuple(names), rank, len(unit), command)
@@ -302,8 +289,6 @@ def _base_model(info: ModelVersionInfo) -> str:
     except InvalidInput:  # a directory of another machine: vLLM's host must have it at that path
         return info.base_reference
     if ref.kind == "base":
-        from tuneloop.models import get_entry
-
         return get_entry(ref.name).hf_repo
     return ref.name if ref.kind in ("hub", "path") else info.base_reference
 
@@ -334,72 +319,71 @@ def _write_files(
 
 
 def _script_text(deployment: VllmDeployment, server: VllmServer) -> str:
+    serves = ", ".join(server.adapters or (server.served_name,))
     lines = [
         "#!/usr/bin/env bash",
-        f"# Written by `tuneloop deploy vllm {deployment.requested}`: serves "
-        + ", ".join(server.adapters or (server.served_name,))
-        + ".",
+        f"# Written by `tuneloop deploy vllm {deployment.requested}`: serves {serves}.",
         "# Extra vllm options go after the script's name; HOST and PORT set where it listens.",
         "set -euo pipefail",
         'HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"',
     ]
     if server.adapters:
-        lines.append(f'BASE_MODEL="${{BASE_MODEL:-{server.model}}}"')
+        lines += [
+            f"DEFAULT_BASE_MODEL={shlex.quote(server.model)}",
+            'BASE_MODEL="${BASE_MODEL:-$DEFAULT_BASE_MODEL}"',
+        ]
     lines.append(f'exec {server.command} --host "${{HOST:-0.0.0.0}}" --port "${{PORT:-{server.port}}}" "$@"')
     return "\n".join(lines) + "\n"
 
 
 def _readme_text(deployment: VllmDeployment) -> str:
-    name = deployment.name
-    rows = "\n".join(f"| `{name}@{alias}` | `{served}` |" for alias, served in deployment.aliases.items())
-    versions = "\n".join(
-        f"| `{v.served_name}` | {v.reference} | {v.kind} | `{v.path}` | {v.script} |"
+    rows = "\n".join(
+        f"| `{v.served_name}` | {v.reference} | {', '.join(v.aliases) or '(rollback target)'} | {v.kind} "
+        f"| `{v.path}` | {v.script} |"
         for v in deployment.versions
     )
-    full = [v for v in deployment.versions if v.kind == "full"]
-    full_note = (
-        "\nFull-weight versions have no base to share, so each is served as its own model by its own "
-        "script (`" + "`, `".join(v.script for v in full) + "`), on its own port.\n"
-        if full
-        else ""
-    )
+    full = [v.script for v in deployment.versions if v.kind == "full"]
     main = deployment.servers[0]
+    notes = [
+        f"`BASE_MODEL` (default `{s.model}`) is the base of `{s.script}`: point it at a local copy of the "
+        "same weights (sha256 in `aliases.json`) where the hub is out of reach."
+        for s in deployment.servers
+        if s.adapters
+    ]
+    if full:
+        notes.append(
+            f"Full-weight versions share no base: each is its own model ({', '.join(full)}, own port)."
+        )
     return f"""# vLLM deployment of `{deployment.requested}`
 
 Written by `tuneloop deploy vllm {deployment.requested}`. Every version is served under an immutable
 name; aliases move in tuneloop's registry, never on the fleet.
 
-| alias | served as |
-|---|---|
+| served as | version | aliases | kind | files | script |
+|---|---|---|---|---|---|
 {rows}
 
-| served name | version | kind | files | script |
-|---|---|---|---|---|
-{versions}
-{full_note}
 ## Run it
 
-    pip install vllm           # on the GPU machine
-    ./serve.sh                 # listens on port {main.port}; PORT=9000 ./serve.sh to change it
+    pip install vllm   # on the GPU machine
+    ./serve.sh         # port {main.port}; PORT=9000 ./serve.sh to change it; extra vllm options go after it
 
-`serve.sh` runs:
+which runs (`$HERE` is this directory)
 
     {main.command}
 
-`BASE_MODEL` defaults to `{main.model}`; set it to a local copy of the same weights
-(base weights sha256 in `aliases.json`) on a machine without the hub. `--max-lora-rank` is the largest
-adapter rank rounded up to a value vLLM accepts; `--max-loras` is the number of adapters, so all of
-them stay resident.
-
+`--max-lora-rank` is the largest adapter rank rounded up to a value vLLM accepts, `--max-loras` the
+number of adapters (all stay resident).
+{"".join(chr(10) + note + chr(10) for note in notes)}
 ## Route through tuneloop
 
     tuneloop serve --upstream http://GPU-HOST:{main.port}
 
 The router keeps aliases, API keys, canary splits and the request log, and asks vLLM for the immutable
-name of the version an alias points at when a request arrives. A promote or rollback between the
-versions exported here takes effect without touching the fleet. After promoting a version that is
-not exported here, run `tuneloop deploy vllm {deployment.requested} -o <this directory>` again (it
-replaces this directory) and restart the servers.
+name of the version an alias points at when the request arrives: a promote or rollback between the
+versions exported here needs no change on the fleet. After promoting a version not exported here, run
+`tuneloop deploy vllm {deployment.requested} -o <this directory>` again (it replaces this directory)
+and restart the servers.
 """
 
 
@@ -416,6 +400,3 @@ def _publish(staging: Path, out_dir: Path) -> None:
         old.rename(out_dir)
         raise
     shutil.rmtree(old, ignore_errors=True)
-
-
-__all__ = ["ExportedVersion", "VllmDeployment", "VllmServer", "adapter_rank", "deploy_vllm", "max_lora_rank"]
