@@ -53,7 +53,13 @@ def test_percentiles_interpolate_between_ranks() -> None:
 
 def test_summary_counts_only_answered_requests_in_throughput() -> None:
     Outcome = serve_load.Outcome
-    outcomes = [Outcome(200, 1.0, 10), Outcome(200, 3.0, 30), Outcome(429, 0.01), Outcome(0, 5.0), Outcome(500, 0.2)]
+    outcomes = [
+        Outcome(200, 1.0, 10),
+        Outcome(200, 3.0, 30),
+        Outcome(429, 0.01),
+        Outcome(0, 5.0),
+        Outcome(500, 0.2),
+    ]
     result = serve_load.summarize("s", 4, outcomes, wall_s=2.0)
     assert (result.ok, result.rejected_429, result.errors, result.requests) == (2, 1, 2, 5)
     assert result.requests_per_s == 1.0 and result.tokens_per_s == 20.0
@@ -76,7 +82,9 @@ def test_clients_share_the_requests_and_read_usage(upstream: tuple[str, FakeStat
 
 def test_429s_and_errors_are_counted_not_raised(upstream: tuple[str, FakeState]) -> None:
     url, _ = upstream
-    outcomes, wall = asyncio.run(serve_load.run_level(url, "overloaded", PROMPTS, clients=2, requests=4, max_tokens=3))
+    outcomes, wall = asyncio.run(
+        serve_load.run_level(url, "overloaded", PROMPTS, clients=2, requests=4, max_tokens=3)
+    )
     result = serve_load.summarize("s", 2, outcomes, wall)
     assert (result.ok, result.rejected_429, result.errors) == (0, 4, 0)
     assert result.requests_per_s == 0.0 and result.p95_s != result.p95_s  # NaN: nothing answered
@@ -106,7 +114,9 @@ def test_table_ratio_and_json_line(upstream: tuple[str, FakeState]) -> None:
 
 def test_serve_config_sets_port_and_batch_size(tmp_path: Path) -> None:
     config = tmp_path / "tuneloop.yaml"
-    config.write_text("project:\n  name: x\n\nserve:\n  host: 0.0.0.0\n  port: 8000   # note\n\nmonitor:\n  a: 1\n")
+    config.write_text(
+        "project:\n  name: x\n\nserve:\n  host: 0.0.0.0\n  port: 8000   # note\n\nmonitor:\n  a: 1\n"
+    )
     serve_load.write_serve_config(tmp_path, 9123, 1)
     text = config.read_text()
     assert "port: 9123" in text and "max_batch_size: 1" in text and "port: 8000" not in text
@@ -122,9 +132,9 @@ def test_servers_are_waited_for_and_killed(tmp_path: Path) -> None:
     with serve_load.running_server(command, url, "/", cwd=tmp_path, log=tmp_path / "log") as process:
         assert process.poll() is None
     assert process.poll() is not None
-    with pytest.raises(RuntimeError, match="exited"):
-        with serve_load.running_server([sys.executable, "-c", "raise SystemExit(3)"], url, "/"):
-            pass
+    failing = serve_load.running_server([sys.executable, "-c", "raise SystemExit(3)"], url, "/")
+    with pytest.raises(RuntimeError, match="exited"), failing:
+        pass
 
 
 def test_quick_settings_are_tiny() -> None:
