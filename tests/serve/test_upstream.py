@@ -237,3 +237,20 @@ def test_stop_refuses_new_requests(upstream: tuple[str, FakeState]) -> None:
         assert raised.value.status == 503
 
     asyncio.run(main())
+
+
+def test_built_from_the_serve_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tuneloop.config.serve import ServeSection
+    from tuneloop.errors import InvalidInput
+
+    section = ServeSection(upstream="http://gpu:8000/", upstream_api_key_env="VLLM_KEY", max_queue=5)
+    monkeypatch.delenv("VLLM_KEY", raising=False)
+    with pytest.raises(InvalidInput) as raised:
+        UpstreamBackend.from_section(section)
+    assert "VLLM_KEY" in str(raised.value)
+    monkeypatch.setenv("VLLM_KEY", "secret")
+    backend = UpstreamBackend.from_section(section, naming="reference")
+    assert backend.base_url == "http://gpu:8000" and backend._api_key == "secret"
+    assert backend._max_in_flight == 5
+    with pytest.raises(InvalidInput):
+        UpstreamBackend.from_section(ServeSection())

@@ -20,12 +20,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
 
 import httpx
 
+from tuneloop.config.serve import ServeSection
+from tuneloop.errors import InvalidInput, Location
 from tuneloop.serve.backend import (
     BackendError,
     Choice,
@@ -99,6 +102,29 @@ class UpstreamBackend:
         self._idle = asyncio.Event()
         self._idle.set()
 
+    @classmethod
+    def from_section(cls, section: ServeSection, *, naming: Naming = "vllm") -> UpstreamBackend:
+        """The backend ``tuneloop serve --upstream`` builds from the ``serve`` settings: the upstream
+        URL, its key from ``upstream_api_key_env``, the request timeout, ``max_queue`` in flight."""
+        if not section.upstream:
+            raise InvalidInput("no_upstream", "serve.upstream is not set; pass --upstream URL")
+        api_key = None
+        if section.upstream_api_key_env:
+            api_key = os.environ.get(section.upstream_api_key_env)
+            if not api_key:
+                raise InvalidInput(
+                    "upstream_api_key_missing",
+                    f"serve.upstream_api_key_env names ${section.upstream_api_key_env}, which is not set",
+                    Location(field="serve.upstream_api_key_env"),
+                )
+        return cls(
+            section.upstream,
+            api_key=api_key,
+            naming=naming,
+            timeout_s=section.request_timeout_s,
+            max_in_flight=section.max_queue,
+        )
+
     # lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -113,23 +139,15 @@ class UpstreamBackend:
         )
         try:
             response = await self._client.get("/v1/models")
-        except httpx.HTTPError as exc:
-            await self._client.aclose()
-            self._client = None
-            raise BackendError(
-                f"upstream {self.base_url} is unreachable: {_describe(exc)}",
-                status=502,
-                code="upstream_error",
-            ) from exc
-        if response.status_code != 200:
-            await self._client.aclose()
-            self._client = None
-            raise BackendError(
-                f"upstream {self.base_url} answered GET /v1/models with {response.status_code}: "
-                f"{_snippet(response.text)}",
-                status=502,
-                code="upstream_error",
+            problem = (
+                "" if response.status_code == 200 else f"answered GET /v1/models with {response.status_code}"
             )
+        except httpx.HTTPError as exc:
+            problem = f"is unreachable: {_describe(exc)}"
+        if problem:
+            await self._client.aclose()
+            self._client = None
+            raise _upstream_error(f"upstream {self.base_url} {problem}")
         self._accepting = True
 
     async def stop(self, drain_timeout_s: float) -> None:
@@ -240,9 +258,7 @@ class UpstreamBackend:
                 status=504,
                 code="upstream_timeout",
             )
-        return BackendError(
-            f"upstream {self.base_url} failed: {_describe(exc)}", status=502, code="upstream_error"
-        )
+        return _upstream_error(f"upstream {self.base_url} failed: {_describe(exc)}")
 
 
 class _StreamReader:
@@ -270,9 +286,7 @@ class _StreamReader:
         chunk = _json(data, base_url)
         if "error" in chunk:
             message = chunk["error"].get("message") if isinstance(chunk["error"], dict) else chunk["error"]
-            raise BackendError(
-                f"upstream {base_url} failed mid-stream: {message}", status=502, code="upstream_error"
-            )
+            raise _upstream_error(f"upstream {base_url} failed mid-stream: {message}")
         if usage := chunk.get("usage"):
             self.prompt_tokens = int(usage.get("prompt_tokens") or 0)
             self._usage_completion = int(usage.get("completion_tokens") or 0)
@@ -338,13 +352,16 @@ def _raise_for_status(status: int, headers: httpx.Headers, text: str, base_url: 
     if status == 429:
         raise QueueFull(_retry_after(headers.get("retry-after")), f"upstream {base_url} is at capacity")
     if status >= 500:
-        raise BackendError(
-            f"upstream {base_url} answered {status}: {_snippet(text)}", status=502, code="upstream_error"
-        )
+        raise _upstream_error(f"upstream {base_url} answered {status}: {_snippet(text)}")
     # A 4xx means the upstream refused this request (an unknown model, a bad parameter): the client
     # sees the upstream's own status and message.
     raise BackendError(f"upstream {base_url} refused the request ({status}): {_error_message(text)}",
                        status=status, code="upstream_rejected")  # fmt: skip
+
+
+def _upstream_error(message: str) -> BackendError:
+    """The upstream failed (not the client's fault): 502 for the client."""
+    return BackendError(message, status=502, code="upstream_error")
 
 
 def _retry_after(value: str | None) -> float:
@@ -358,15 +375,11 @@ def _json(text: str, base_url: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError:
-        raise BackendError(
-            f"upstream {base_url} sent something that is not JSON: {_snippet(text)}",
-            status=502,
-            code="upstream_error",
+        raise _upstream_error(
+            f"upstream {base_url} sent something that is not JSON: {_snippet(text)}"
         ) from None
     if not isinstance(value, dict):
-        raise BackendError(
-            f"upstream {base_url} sent JSON that is not an object", status=502, code="upstream_error"
-        )
+        raise _upstream_error(f"upstream {base_url} sent JSON that is not an object")
     return value
 
 
