@@ -272,6 +272,7 @@ def write_serve_config(project: Path, port: int, max_batch_size: int | None) -> 
     block = f"serve:\n  host: 127.0.0.1\n  port: {port}\n"
     if max_batch_size is not None:
         block += f"  max_batch_size: {max_batch_size}\n"
+    block += "\n"
     text = config.read_text(encoding="utf-8")
     text = SERVE_BLOCK.sub(block, text) if SERVE_BLOCK.search(text) else text + "\n" + block
     config.write_text(text, encoding="utf-8")
