@@ -166,3 +166,37 @@ def test_cli_json_and_exit_codes(registered: Project, tmp_path: Path, cli) -> No
     assert refused.exit_code == 2 and "NAME@alias" in refused.stderr
     shown = cli("deploy", "vllm", "proj@production", "-o", str(tmp_path / "fleet"))
     assert shown.exit_code == 0 and "replaced" in shown.stdout and "proj-v2" in shown.stdout
+
+
+def test_a_catalog_base_is_served_from_the_hub_under_the_name_the_router_sends(
+    project_dir: Path, adapters: dict[int, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tuneloop.models import ResolvedModel
+    from tuneloop.serve.backend import Target
+    from tuneloop.serve.upstream import upstream_model_name
+
+    project = Project.open()
+    info = register_model_version(
+        project, name="support", kind="adapter", artifact_dir=adapters[4],
+        base_reference="base:smollm2-135m-instruct", base_weights_sha256="1" * 64,
+    )  # fmt: skip
+    set_alias(project, info.reference, "production")
+    artifact = project.artifacts.tree_path(info.artifact_sha256)
+
+    def resolve_without_pulling(reference: str, project: Project, **_: object) -> ResolvedModel:
+        return ResolvedModel(reference, Path("/nowhere"), "1" * 64, adapter_path=artifact)
+
+    monkeypatch.setattr("tuneloop.deploy.vllm.resolve_model", resolve_without_pulling)
+    deployment = deploy_vllm(project, "support@production", tmp_path / "fleet")
+    script = (tmp_path / "fleet" / "serve.sh").read_text()
+    assert "DEFAULT_BASE_MODEL=HuggingFaceTB/SmolLM2-135M-Instruct" in script
+    assert "--served-model-name smollm2-135m-instruct" in script
+    assert "--max-lora-rank 8 --max-loras 1" in script
+    base = Target(
+        requested="base:smollm2-135m-instruct", reference="base:smollm2-135m-instruct",
+        name="base:smollm2-135m-instruct", version=None, version_id=None, base_path=Path("/nowhere"),
+        base_weights_sha256="1" * 64, adapter_path=None, merged_weights=False, identity="x",
+    )  # fmt: skip
+    assert upstream_model_name(base, "vllm") == deployment.servers[0].served_name
+    adapter = Target(**{**base.__dict__, "reference": "support:1", "name": "support", "version": 1})
+    assert upstream_model_name(adapter, "vllm") == deployment.servers[0].adapters[0]
