@@ -168,7 +168,7 @@ def test_requests_beyond_max_in_flight_are_queue_full(upstream: tuple[str, FakeS
     url, _ = upstream
 
     async def body(backend: UpstreamBackend) -> None:
-        slow = asyncio.create_task(backend.generate(target("slow", None), chat("hi"), GREEDY))
+        slow = asyncio.create_task(backend.generate(target("slow-queue", None), chat("hi"), GREEDY))
         while backend.queue_depth == 0:
             await asyncio.sleep(0.01)
         with pytest.raises(QueueFull):
@@ -181,46 +181,43 @@ def test_requests_beyond_max_in_flight_are_queue_full(upstream: tuple[str, FakeS
     run_with(url, body, max_in_flight=1)
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+async def wait_async(condition: Callable[[], bool], timeout_s: float = 5.0) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if condition():
             return True
-        time.sleep(0.02)
+        await asyncio.sleep(0.02)
     return condition()
 
 
 def test_cancelling_a_request_closes_it_upstream(upstream: tuple[str, FakeState]) -> None:
     url, state = upstream
-    before = len(state.disconnected)
 
     async def body(backend: UpstreamBackend) -> None:
-        task = asyncio.create_task(backend.generate(target("slow", None), chat("hi"), GREEDY))
+        task = asyncio.create_task(backend.generate(target("slow-cancel", None), chat("hi"), GREEDY))
         await asyncio.sleep(0.3)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+        # seen upstream while the backend (and its connection pool) still runs
+        assert await wait_async(lambda: ("slow-cancel", "/v1/chat/completions") in state.disconnected)
 
     run_with(url, body)
-    assert wait_for(lambda: len(state.disconnected) > before)
-    assert state.disconnected[-1] == "/v1/chat/completions"
 
 
 def test_closing_a_stream_early_closes_it_upstream(upstream: tuple[str, FakeState]) -> None:
     url, state = upstream
-    before = len(state.disconnected)
 
     async def body(backend: UpstreamBackend) -> int:
-        stream = backend.stream(target("slow", None), Prompt(text="hi"), GREEDY, StreamResult())
+        stream = backend.stream(target("slow-stream", None), Prompt(text="hi"), GREEDY, StreamResult())
         first = await stream.__anext__()
         assert first.text == "w0"
         depth = backend.queue_depth
         await stream.aclose()  # type: ignore[attr-defined]
+        assert await wait_async(lambda: ("slow-stream", "/v1/completions") in state.disconnected)
         return depth - backend.queue_depth
 
     assert run_with(url, body) == 1
-    assert wait_for(lambda: len(state.disconnected) > before)
-    assert state.disconnected[-1] == "/v1/completions"
 
 
 def test_stop_refuses_new_requests(upstream: tuple[str, FakeState]) -> None:

@@ -1,8 +1,8 @@
 """A small fake OpenAI-compatible engine (what a vLLM server answers), run by uvicorn in a thread.
 
 Its behaviour is chosen by the requested model name, so one server covers every test:
-``overloaded`` answers 429 with ``Retry-After: 7``, ``broken`` answers 503, ``slow`` streams (or
-answers) slowly and records when the client went away; any other name answers ``echo <model>:<last
+``overloaded`` answers 429 with ``Retry-After: 7``, ``broken`` answers 503, ``slow...`` (any name
+starting so) streams (or answers) slowly and records when the client went away; any other name answers ``echo <model>:<last
 words>`` token by token, one word per token.
 """
 
@@ -26,8 +26,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 class FakeState:
     requests: list[dict[str, Any]] = field(default_factory=list)
     """Every completion request body, in arrival order."""
-    disconnected: list[str] = field(default_factory=list)
-    """Model names of slow requests whose client went away before they finished."""
+    disconnected: list[tuple[str, str]] = field(default_factory=list)
+    """(model, path) of slow requests whose client went away before they finished."""
 
 
 def answer_words(body: dict[str, Any]) -> list[str]:
@@ -61,8 +61,8 @@ def build_app(state: FakeState) -> FastAPI:
             )
         if body.get("stream"):
             return StreamingResponse(_events(state, body, chat, request), media_type="text/event-stream")
-        if model == "slow":
-            await _wait_for_disconnect(state, request)
+        if model.startswith("slow"):
+            await _wait_for_disconnect(state, model, request)
         words = answer_words(body)
         n = int(body.get("n") or 1)
         finish = "length" if len(words) == int(body.get("max_tokens") or 16) else "stop"
@@ -91,24 +91,25 @@ def build_app(state: FakeState) -> FastAPI:
     return app
 
 
-async def _wait_for_disconnect(state: FakeState, request: Request) -> None:
+async def _wait_for_disconnect(state: FakeState, model: str, request: Request) -> None:
     for _ in range(200):
         if await request.is_disconnected():
-            state.disconnected.append(request.url.path)
+            state.disconnected.append((model, request.url.path))
             return
         await asyncio.sleep(0.05)
 
 
 async def _events(state: FakeState, body: dict[str, Any], chat: bool, request: Request) -> AsyncIterator[str]:
     words = answer_words(body)
-    if body["model"] == "slow":
+    slow = str(body["model"]).startswith("slow")
+    if slow:
         words = [f"w{i}" for i in range(200)]
     try:
         for i, word in enumerate(words):
             piece = ("" if i == 0 else " ") + word
             choice = {"delta": {"content": piece}} if chat else {"text": piece}
             yield "data: " + json.dumps({"choices": [{"index": 0, "finish_reason": None, **choice}]}) + "\n\n"
-            if body["model"] == "slow":
+            if slow:
                 await asyncio.sleep(0.05)
         finish = "length" if len(words) == int(body.get("max_tokens") or 16) else "stop"
         last = {"delta": {}} if chat else {"text": ""}
@@ -118,7 +119,7 @@ async def _events(state: FakeState, body: dict[str, Any], chat: bool, request: R
             yield "data: " + json.dumps({"choices": [], "usage": usage}) + "\n\n"
         yield "data: [DONE]\n\n"
     except asyncio.CancelledError:
-        state.disconnected.append(request.url.path)
+        state.disconnected.append((str(body["model"]), request.url.path))
         raise
 
 
