@@ -27,7 +27,7 @@ def adapters(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> 
         base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
         config = LoraConfig(r=rank, rank_pattern=pattern, target_modules=["q_proj", "v_proj"])
         directory = tmp_path_factory.mktemp("adapter") / "adapter"
-        get_peft_model(base, config).save_pretrained(directory)
+        get_peft_model(base, config).save_pretrained(str(directory))
         made[max([rank, *pattern.values()])] = directory
     return made
 

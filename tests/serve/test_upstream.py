@@ -213,7 +213,7 @@ def test_closing_a_stream_early_closes_it_upstream(upstream: tuple[str, FakeStat
         first = await stream.__anext__()
         assert first.text == "w0"
         depth = backend.queue_depth
-        await stream.aclose()  # type: ignore[attr-defined]
+        await stream.aclose()
         assert await wait_async(lambda: ("slow-stream", "/v1/completions") in state.disconnected)
         return depth - backend.queue_depth
 

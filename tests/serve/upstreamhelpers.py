@@ -112,7 +112,7 @@ async def _events(state: FakeState, body: dict[str, Any], chat: bool, request: R
             if slow:
                 await asyncio.sleep(0.05)
         finish = "length" if len(words) == int(body.get("max_tokens") or 16) else "stop"
-        last = {"delta": {}} if chat else {"text": ""}
+        last: dict[str, Any] = {"delta": {}} if chat else {"text": ""}
         yield "data: " + json.dumps({"choices": [{"index": 0, "finish_reason": finish, **last}]}) + "\n\n"
         if (body.get("stream_options") or {}).get("include_usage"):
             usage = {"prompt_tokens": 5, "completion_tokens": len(words), "total_tokens": 5 + len(words)}
