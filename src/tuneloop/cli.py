@@ -19,6 +19,7 @@ import typer
 from tuneloop.config import commands as config_commands
 from tuneloop.console import err_console, format_error, print_json
 from tuneloop.data import commands as data_commands
+from tuneloop.deploy import commands as deploy_commands
 from tuneloop.errors import ExitCode, TuneloopError
 from tuneloop.evaluate import commands as eval_commands
 from tuneloop.models import commands as models_commands
@@ -75,6 +76,8 @@ VERBS: dict[str, Callable[..., Any]] = {
     "registry history": registry_commands.history,
     "registry promote": registry_commands.promote,
     "registry rollback": registry_commands.rollback,
+    # deployment (issue 12)
+    "deploy vllm": deploy_commands.vllm,
     # monitoring (issue 13)
     "monitor drift": monitor_commands.drift,
     "monitor ingest": monitor_commands.ingest,
@@ -92,6 +95,7 @@ GROUP_HELP = {
     "eval": "Evaluate models against baselines with paired statistics and gates.",
     "redteam": "Probe models for the failure modes fine-tuning introduces.",
     "registry": "Inspect versions and their lineage; promote (gated) and roll back aliases.",
+    "deploy": "Export registered versions to serving fleets (vLLM).",
     "monitor": "Watch production: drift, online quality, feedback; retrain on a policy.",
 }
 

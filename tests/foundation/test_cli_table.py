@@ -76,6 +76,7 @@ EXPECTED_VERBS = {
     "registry history": "tuneloop.registry.commands:history",
     "registry promote": "tuneloop.registry.commands:promote",
     "registry rollback": "tuneloop.registry.commands:rollback",
+    "deploy vllm": "tuneloop.deploy.commands:vllm",
     "monitor drift": "tuneloop.monitor.commands:drift",
     "monitor ingest": "tuneloop.monitor.commands:ingest",
     "monitor evaluate": "tuneloop.monitor.commands:evaluate",

@@ -5,7 +5,9 @@ digest of each evaluation suite, which only the evaluation stage computes.
 
 - :func:`promote` (``tuneloop registry promote``) and :func:`rollback` (``tuneloop registry rollback``),
   with :class:`PromotionResult`, :class:`RollbackResult` and :class:`Check`;
-- :func:`promotion_checks` (what a promote would find now) and :func:`rollback_target` (the undo rule).
+- :func:`promotion_checks` (what a promote would find now) and :func:`rollback_target` (the undo rule);
+- :func:`deploy_vllm` (``tuneloop deploy vllm``): an alias's versions exported for a vLLM fleet under
+  immutable names, with the launch command and the alias map.
 """
 
 from tuneloop.deploy.promotion import (
@@ -17,11 +19,16 @@ from tuneloop.deploy.promotion import (
     rollback,
     rollback_target,
 )
+from tuneloop.deploy.vllm import ExportedVersion, VllmDeployment, VllmServer, deploy_vllm
 
 __all__ = [
     "Check",
+    "ExportedVersion",
     "PromotionResult",
     "RollbackResult",
+    "VllmDeployment",
+    "VllmServer",
+    "deploy_vllm",
     "promote",
     "promotion_checks",
     "rollback",
