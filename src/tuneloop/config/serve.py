@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from tuneloop.config.strict_model import StrictModel
@@ -56,5 +58,8 @@ class ServeSection(StrictModel):
     upstream: str | None = None
     """Base URL of an OpenAI-compatible engine (a vLLM server) to generate with instead of loading the
     model here; aliases, keys, canary and the request log stay in tuneloop (``--upstream``)."""
+    upstream_naming: Literal["vllm", "reference"] = "vllm"
+    """How a version is named to the upstream: ``vllm`` (``<name>-v<N>``, the names ``tuneloop deploy
+    vllm`` exports) or ``reference`` (``support:3``: another ``tuneloop serve``)."""
     upstream_api_key_env: str | None = None
     """Environment variable holding the upstream engine's API key, if it needs one."""
