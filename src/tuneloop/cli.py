@@ -23,6 +23,7 @@ from tuneloop.errors import ExitCode, TuneloopError
 from tuneloop.evaluate import commands as eval_commands
 from tuneloop.models import commands as models_commands
 from tuneloop.redteam import commands as redteam_commands
+from tuneloop.serve import commands as serve_commands
 from tuneloop.train import commands as train_commands
 
 # verb -> function. A space separates a group from its sub-verb ("models list").
@@ -66,6 +67,11 @@ VERBS: dict[str, Callable[..., Any]] = {
     "runs show": train_commands.show,
     "runs compare": train_commands.compare,
     "export": train_commands.export,
+    # serving (issue 12)
+    "serve": serve_commands.serve,
+    "keys create": serve_commands.create,
+    "keys list": serve_commands.list_keys,
+    "keys revoke": serve_commands.revoke,
 }
 
 GROUP_HELP = {
@@ -75,6 +81,7 @@ GROUP_HELP = {
     "runs": "Inspect and compare training runs.",
     "eval": "Evaluate models against baselines with paired statistics and gates.",
     "redteam": "Probe models for the failure modes fine-tuning introduces.",
+    "keys": "Create, list and revoke the API keys of `tuneloop serve`.",
 }
 
 
