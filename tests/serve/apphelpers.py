@@ -45,6 +45,8 @@ class ScriptedBackend:
         self.max_queue = max_queue
         self.start_delay_s = start_delay_s
         self.retry_after_s = retry_after_s
+        self.piece_delay_s = 0.0
+        """Pause between streamed pieces (a slow stream a client can walk away from)."""
         self.in_flight = 0
         self.cancelled = 0
         self.answered = 0
@@ -122,7 +124,7 @@ class ScriptedBackend:
                     last = count == len(words)
                     text = word if count == 1 else " " + word
                     yield Delta(index, text, choice.finish_reason if last else None, count)
-                    await asyncio.sleep(0)
+                    await asyncio.sleep(self.piece_delay_s)
                 if not words:
                     yield Delta(index, "", choice.finish_reason, 0)
                 result.choices[index] = choice
