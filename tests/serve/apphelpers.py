@@ -19,10 +19,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tuneloop.serve.backend import Choice, Completion, Delta, Prompt, QueueFull, Sampling, StreamResult, Target
+from tuneloop.serve.backend import (
+    Choice,
+    Completion,
+    Delta,
+    Prompt,
+    QueueFull,
+    Sampling,
+    StreamResult,
+    Target,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "evaluate"))
-from evalhelpers import register_version  # noqa: E402  (shared with the evaluation tests)
+from evalhelpers import register_version
 
 HOLD = "[hold]"
 
@@ -39,7 +48,12 @@ class ScriptedBackend:
     """A deterministic :class:`~tuneloop.serve.backend.Backend` for tests."""
 
     def __init__(
-        self, *, delay_s: float = 0.0, max_queue: int = 1000, start_delay_s: float = 0.0, retry_after_s: float = 2
+        self,
+        *,
+        delay_s: float = 0.0,
+        max_queue: int = 1000,
+        start_delay_s: float = 0.0,
+        retry_after_s: float = 2,
     ) -> None:
         self.delay_s = delay_s
         self.max_queue = max_queue
@@ -96,7 +110,9 @@ class ScriptedBackend:
             await self._wait(prompt)
             choices = [script_choice(target, prompt, sampling, i) for i in range(sampling.n)]
             self.answered += 1
-            return Completion(target, choices, len(prompt_text(prompt).split()), time.perf_counter() - started)
+            return Completion(
+                target, choices, len(prompt_text(prompt).split()), time.perf_counter() - started
+            )
         except asyncio.CancelledError:
             self.cancelled += 1
             raise

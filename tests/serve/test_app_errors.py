@@ -34,7 +34,9 @@ def secret(project: Project) -> str:
 
 @pytest.fixture
 def served(project: Project) -> Iterator[Served]:
-    with serving(project, ScriptedBackend(), max_body_bytes=2048, max_tokens_limit=64, request_timeout_s=0.5) as s:
+    with serving(
+        project, ScriptedBackend(), max_body_bytes=2048, max_tokens_limit=64, request_timeout_s=0.5
+    ) as s:
         yield s
 
 
@@ -80,7 +82,9 @@ def test_neutral_values_of_unsupported_parameters_are_accepted(served: Served, s
 
 def test_bad_json_missing_model_and_oversized_bodies(served: Served, secret: str) -> None:
     assert_error(served.post(CHAT, secret, content=b"{not json"), 400)
-    assert_error(served.post(CHAT, secret, json={"messages": [{"role": "user", "content": "hi"}]}), 422, "model")
+    assert_error(
+        served.post(CHAT, secret, json={"messages": [{"role": "user", "content": "hi"}]}), 422, "model"
+    )
     huge = chat_body(messages=[{"role": "user", "content": "x" * 5000}])
     assert assert_error(served.post(CHAT, secret, json=huge), 413)["code"] == "body_too_large"
     # A body that does not announce its length is counted as it is read.
@@ -98,11 +102,23 @@ def test_auth_is_required_everywhere_but_health(served: Served) -> None:
 
 @pytest.mark.parametrize(
     "model",
-    ["../../etc/passwd", "/etc/passwd", "proj/../x", "..", ".tuneloop", "~root", "org/model", "a b", "base:../x"],
+    [
+        "../../etc/passwd",
+        "/etc/passwd",
+        "proj/../x",
+        "..",
+        ".tuneloop",
+        "~root",
+        "org/model",
+        "a b",
+        "base:../x",
+    ],
 )
 def test_path_like_model_names_are_refused(served: Served, secret: str, model: str) -> None:
     with pytest.raises(openai.BadRequestError) as refused:
-        served.client(secret).chat.completions.create(model=model, messages=[{"role": "user", "content": "x"}])
+        served.client(secret).chat.completions.create(
+            model=model, messages=[{"role": "user", "content": "x"}]
+        )
     assert refused.value.status_code == 400
     assert refused.value.body["param"] == "model"
 
@@ -115,10 +131,14 @@ def test_unknown_models_aliases_and_unpulled_bases_are_404(served: Served, secre
 
 
 def test_timeout_answers_504_and_cancels_the_generation(served: Served, secret: str) -> None:
-    error = assert_error(served.post(CHAT, secret, json=chat_body(messages=[{"role": "user", "content": HOLD}])), 504)
+    error = assert_error(
+        served.post(CHAT, secret, json=chat_body(messages=[{"role": "user", "content": HOLD}])), 504
+    )
     assert error["code"] == "timeout"
     wait_until(lambda: served.backend.cancelled == 1 and served.backend.in_flight == 0)
-    streamed = served.post(CHAT, secret, json=chat_body(messages=[{"role": "user", "content": HOLD}], stream=True))
+    streamed = served.post(
+        CHAT, secret, json=chat_body(messages=[{"role": "user", "content": HOLD}], stream=True)
+    )
     assert_error(streamed, 504)
     wait_until(lambda: served.backend.cancelled == 2 and served.backend.in_flight == 0)
     assert {row.status_code for row in served.logged()} == {504}
@@ -136,7 +156,9 @@ def test_client_disconnect_cancels_the_generation(served: Served, secret: str) -
     wait_until(lambda: served.backend.cancelled == 1 and served.backend.in_flight == 0)
     served.backend.piece_delay_s = 0.2
     body = chat_body(messages=[{"role": "user", "content": "a long answer " * 20}], stream=True)
-    with httpx.stream("POST", f"{served.url}{CHAT}", headers={"Authorization": f"Bearer {secret}"}, json=body) as response:
+    with httpx.stream(
+        "POST", f"{served.url}{CHAT}", headers={"Authorization": f"Bearer {secret}"}, json=body
+    ) as response:
         assert response.status_code == 200
         next(response.iter_lines())  # the first piece arrived; walk away mid-stream
     wait_until(lambda: served.backend.cancelled == 2 and served.backend.in_flight == 0)
@@ -167,7 +189,9 @@ def test_ready_is_503_until_the_backend_has_started(project: Project, secret: st
         early = httpx.get(f"{url}/ready", headers={"Authorization": f"Bearer {secret}"})
         assert_error(early, 503)
         assert httpx.get(f"{url}/health").status_code == 200
-        assert_error(httpx.post(f"{url}{CHAT}", headers={"Authorization": f"Bearer {secret}"}, json=chat_body()), 503)
+        assert_error(
+            httpx.post(f"{url}{CHAT}", headers={"Authorization": f"Bearer {secret}"}, json=chat_body()), 503
+        )
         wait_until(lambda: backend.ready)
         ready = httpx.get(f"{url}/ready", headers={"Authorization": f"Bearer {secret}"})
         assert ready.json()["model"] == "proj@production"

@@ -60,7 +60,11 @@ def test_64_clients_over_a_small_queue_get_only_200_and_429(project: Project) ->
         assert sorted(logged.values()).count(429) == statuses.count(429)
         assert served.get("/health").status_code == 200
         assert served.get("/ready", secret).status_code == 200
-        after = served.post("/v1/chat/completions", secret, json={"model": "proj", "messages": [{"role": "user", "content": "ok?"}]})
+        after = served.post(
+            "/v1/chat/completions",
+            secret,
+            json={"model": "proj", "messages": [{"role": "user", "content": "ok?"}]},
+        )
         assert after.status_code == 200
         assert backend.in_flight == 0
 

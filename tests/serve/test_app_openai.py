@@ -37,7 +37,9 @@ def secret(project: Project) -> str:
 
 
 def ask(client: Any, content: str, model: str = "proj@production", **options: Any) -> Any:
-    return client.chat.completions.create(model=model, messages=[{"role": "user", "content": content}], **options)
+    return client.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": content}], **options
+    )
 
 
 def test_chat_names_the_exact_version_and_counts_usage(served: Served, secret: str) -> None:
@@ -86,7 +88,10 @@ def test_completions_bare_project_name_versions_and_text_parts(served: Served, s
 def test_n_stop_and_max_tokens(served: Served, secret: str) -> None:
     client = served.client(secret)
     two = ask(client, "hello there", n=2)
-    assert [c.message.content for c in two.choices] == ["proj:1 answer 0: hello there", "proj:1 answer 1: hello there"]
+    assert [c.message.content for c in two.choices] == [
+        "proj:1 answer 0: hello there",
+        "proj:1 answer 1: hello there",
+    ]
     assert two.usage.completion_tokens == 10
     stopped = ask(client, "hello there", stop=["there"])
     assert stopped.choices[0].message.content == "proj:1 answer 0: hello "
@@ -148,7 +153,9 @@ def test_feedback_attaches_to_a_logged_response(served: Served, project: Project
     from tuneloop.store import FeedbackRecord
 
     reply = ask(served.client(secret), "my card was charged twice")
-    sent = served.post("/v1/feedback", secret, json={"id": reply.id, "rating": 1, "corrected_answer": "refund"})
+    sent = served.post(
+        "/v1/feedback", secret, json={"id": reply.id, "rating": 1, "corrected_answer": "refund"}
+    )
     assert sent.status_code == 200, sent.text
     with project.store.session() as session:
         stored = session.scalars(select(FeedbackRecord)).one()
@@ -172,7 +179,9 @@ def test_every_answered_request_is_in_the_log_with_its_version_and_key(served: S
     assert {rows[i].status_code for i in ids} == {200}
     assert {rows[i].api_key_name for i in ids} == {"tester"}
     assert {rows[i].model_reference for i in ids} == {"proj:1", "proj:2"}
-    row = next(r for r in rows.values() if r.request.get("messages") == [{"role": "user", "content": "question 0"}])
+    row = next(
+        r for r in rows.values() if r.request.get("messages") == [{"role": "user", "content": "question 0"}]
+    )
     assert row.response["choices"][0]["text"] == "proj:1 answer 0: question 0"
     assert row.completion_tokens == 5
 

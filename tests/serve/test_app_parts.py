@@ -41,7 +41,7 @@ class FakeClock:
 
 
 def test_keys_are_stored_hashed_scoped_and_revocable(project: Project) -> None:
-    info, secret = create_key(project, "app", models=["proj"], can_feedback=False)
+    _, secret = create_key(project, "app", models=["proj"], can_feedback=False)
     assert secret.startswith("tl-") and len(secret) > 40
     with project.store.session() as session:
         row = session.scalars(select(ApiKeyRecord)).one()
@@ -66,7 +66,12 @@ def test_keys_are_stored_hashed_scoped_and_revocable(project: Project) -> None:
 def test_routes_versions_aliases_and_bare_names(project: Project) -> None:
     router = Router(project, ServeSection())
     target = router.resolve("proj@production", "k")
-    assert (target.reference, target.version, target.alias, target.requested) == ("proj:1", 1, "production", "proj@production")
+    assert (target.reference, target.version, target.alias, target.requested) == (
+        "proj:1",
+        1,
+        "production",
+        "proj@production",
+    )
     assert target.version_id is not None and target.merged_weights and target.identity
     assert router.resolve("proj").reference == "proj:1"
     assert router.resolve("proj:3").alias is None
@@ -102,7 +107,9 @@ def test_canary_sends_a_sticky_share_of_keys_to_the_canary_alias(project: Projec
     assert all(sides[k].alias == "canary" for k in on_canary)
     assert all(router.resolve("proj@production", k).reference == "proj:2" for k in on_canary)  # sticky
     assert all(canary_bucket(k, "proj@production") < 0.3 for k in on_canary)
-    assert {router.resolve("proj:1", k).reference for k in on_canary} == {"proj:1"}  # exact versions untouched
+    assert {router.resolve("proj:1", k).reference for k in on_canary} == {
+        "proj:1"
+    }  # exact versions untouched
 
 
 def test_servable_models(project: Project) -> None:
@@ -189,7 +196,11 @@ def test_request_log_on_postgresql(pg_project: Project) -> None:
     version_id = Router(pg_project, ServeSection()).resolve("proj:1").version_id
     log = RequestLog(pg_project, batch_size=16)
     for i in range(40):
-        log.submit(entry(i, model_version_id=version_id, request={"messages": [{"role": "user", "content": f"q{i}"}]}))
+        log.submit(
+            entry(
+                i, model_version_id=version_id, request={"messages": [{"role": "user", "content": f"q{i}"}]}
+            )
+        )
     log.close()
     assert (log.written, log.failed) == (40, 0)
 
@@ -200,7 +211,11 @@ def test_request_log_on_postgresql(pg_project: Project) -> None:
         ({"model": "m", "messages": [{"role": "tool", "content": "x"}]}, 422, "messages[0].role"),
         ({"model": "m", "messages": [{"role": "user", "content": "x"}], "stop": 3}, 422, "stop"),
         ({"model": "m", "messages": [{"role": "user", "content": "x"}], "top_p": 0}, 422, "top_p"),
-        ({"model": "m", "messages": [{"role": "user", "content": "x"}], "function_call": "auto"}, 400, "function_call"),
+        (
+            {"model": "m", "messages": [{"role": "user", "content": "x"}], "function_call": "auto"},
+            400,
+            "function_call",
+        ),
         ([1, 2], 422, None),
     ],
 )

@@ -109,14 +109,15 @@ async def answer(request: Request, state: ServeState, key: ApiKeyInfo | None, *,
         raise not_ready("the server is shutting down")
     if not state.backend.ready:
         raise not_ready("the model is not loaded yet")
-    model = schemas.ChatCompletionRequest if chat else schemas.CompletionRequest
-    body = schemas.parse_request(model, await state.read_json(request))
-    sampling = _sampling(body, state.section)
-    if isinstance(body, schemas.ChatCompletionRequest):
+    raw = await state.read_json(request)
+    body: schemas.ChatCompletionRequest | schemas.CompletionRequest
+    if chat:
+        body = schemas.parse_request(schemas.ChatCompletionRequest, raw)
         prompt = Prompt(messages=tuple(m.plain() for m in body.messages))
     else:
-        assert isinstance(body, schemas.CompletionRequest)
+        body = schemas.parse_request(schemas.CompletionRequest, raw)
         prompt = Prompt(text=body.prompt_text())
+    sampling = _sampling(body, state.section)
     if key is not None and not key.may_call(body.model.strip()):
         raise forbidden(f"the API key '{key.name}' may not call '{body.model}'", param="model")
     target = await _route(state, body.model, key)
