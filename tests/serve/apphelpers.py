@@ -180,6 +180,9 @@ def running_server(app: Any) -> Iterator[str]:
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # uvicorn sets no TCP_NODELAY on sockets it is handed: without it every keep-alive answer waits
+    # ~40 ms for a delayed ACK (accepted sockets inherit the option from the listening one).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(

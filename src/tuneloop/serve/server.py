@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import signal
-import socket
 import threading
 from collections.abc import Generator
 from contextlib import contextmanager
@@ -92,7 +91,6 @@ def serve(
     upstream: str | None = None,
     backend: Backend | None = None,
     insecure_no_auth: bool = False,
-    sockets: list[socket.socket] | None = None,
     progress: Progress = SILENT,
 ) -> ServeSummary:
     """Serve ``project`` until SIGTERM/SIGINT; options override the ``serve`` section. ``backend``
@@ -113,7 +111,7 @@ def serve(
             "authentication is OFF (--insecure-no-auth): anyone who can reach the port may call it"
         )
     progress.info(f"serving {server.state.router.default_model} on {url}/v1 (Ctrl-C or SIGTERM to stop)")
-    server.run(sockets=sockets)
+    server.run()
     log = server.state.request_log
     progress.info(f"stopped; {log.written} requests logged")
     return ServeSummary(url, server.state.router.default_model, log.written, log.dropped)
