@@ -145,6 +145,10 @@ def test_revoked_and_scoped_keys_are_refused(served: Served, project: Project) -
     assert {m.id for m in served.client(scoped).models.list()} == set()
     _, narrow = create_key(project, "proj-only", models=["proj"])
     assert ask(served.client(narrow), "hi", model="proj:2").model == "proj:2"
+    _, alias_only = create_key(project, "production-only", models=["proj@production"])
+    assert ask(served.client(alias_only), "hi", model="proj").model == "proj:1"
+    with pytest.raises(openai.PermissionDeniedError):
+        ask(served.client(alias_only), "hi", model="proj:2")
 
 
 def test_feedback_attaches_to_a_logged_response(served: Served, project: Project, secret: str) -> None:

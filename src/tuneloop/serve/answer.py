@@ -118,7 +118,7 @@ async def answer(request: Request, state: ServeState, key: ApiKeyInfo | None, *,
         body = schemas.parse_request(schemas.CompletionRequest, raw)
         prompt = Prompt(text=body.prompt_text())
     sampling = _sampling(body, state.section)
-    if key is not None and not key.may_call(body.model.strip()):
+    if key is not None and not _in_scope(key, state.router, body.model):
         raise forbidden(f"the API key '{key.name}' may not call '{body.model}'", param="model")
     target = await _route(state, body.model, key)
     request.scope["tuneloop.model"] = target.reference
@@ -126,6 +126,11 @@ async def answer(request: Request, state: ServeState, key: ApiKeyInfo | None, *,
     if body.stream:
         return await call.stream(prompt, sampling)
     return await call.complete(prompt, sampling)
+
+
+def _in_scope(key: ApiKeyInfo, router: Router, model: str) -> bool:
+    """Whether ``key`` may call ``model`` as written or as the reference a bare name stands for."""
+    return key.may_call(model.strip()) or key.may_call(router.canonical_name(model))
 
 
 def _sampling(

@@ -130,10 +130,13 @@ class Router:
         names.extend(f"base:{catalog_id}" for catalog_id in bases)
         return names
 
+    def canonical_name(self, model_name: str) -> str:
+        """A bare name as the reference it stands for (``support`` -> ``support@production``)."""
+        text = model_name.strip()
+        return f"{text}@{self.section.model}" if "@" not in text and ":" not in text else text
+
     def _parse(self, requested: str) -> ModelRef:
-        if "@" not in requested and ":" not in requested:
-            return parse_model_ref(f"{requested}@{self.section.model}")
-        ref = parse_model_ref(requested)
+        ref = parse_model_ref(self.canonical_name(requested))
         if ref.kind not in ("base", "version", "alias"):
             raise InvalidInput("invalid_model", f"'{requested}' is not a registry or catalog reference")
         return ref

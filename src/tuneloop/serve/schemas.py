@@ -48,7 +48,9 @@ _IGNORED = ("metadata", "store", "service_tier", "prompt_cache_key", "safety_ide
 
 
 class StreamOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Stream options only shape the transport (usage chunk, obfuscation padding): unknown ones are
+    # harmless to ignore.
+    model_config = ConfigDict(extra="ignore")
 
     include_usage: bool = False
 
