@@ -215,3 +215,25 @@ def test_backend_errors_keep_their_status(project: Project, secret: str) -> None
     with serving(project, Unloadable()) as served:
         error = assert_error(served.post(CHAT, secret, json=chat_body()), 422)
         assert error["code"] == "adapter_mismatch"
+
+
+def test_a_backend_that_cannot_start_keeps_the_server_alive_and_not_ready(
+    project: Project, secret: str
+) -> None:
+    from apphelpers import running_server
+
+    from tuneloop.serve.app import create_app
+
+    class Broken(ScriptedBackend):
+        async def start(self) -> None:
+            raise OSError("weights missing")
+
+    app = create_app(project, project.config.serve, Broken())
+    with running_server(app) as url:
+        headers = {"Authorization": f"Bearer {secret}"}
+        wait_until(lambda: app.state.serve.start_error is not None)
+        assert "weights missing" in str(
+            assert_error(httpx.get(f"{url}/ready", headers=headers), 503)["message"]
+        )
+        assert_error(httpx.post(f"{url}{CHAT}", headers=headers, json=chat_body()), 503)
+        assert httpx.get(f"{url}/health").status_code == 200

@@ -234,3 +234,39 @@ def test_completion_prompt_must_be_one_string() -> None:
     with pytest.raises(ApiError) as tokens:
         schemas.parse_request(schemas.CompletionRequest, {"model": "m", "prompt": [1, 2]})
     assert tokens.value.param == "prompt"
+
+
+def test_pulled_base_models_are_listed_and_routed(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tuneloop.models import ResolvedModel
+    from tuneloop.store import BaseModelRecord
+
+    with project.store.session() as session:
+        session.add(
+            BaseModelRecord(
+                catalog_id="tiny-base",
+                reference="base:tiny-base",
+                local_path=str(tmp_path),
+                weights_sha256="a" * 64,
+                source="local-dir",
+            )
+        )
+    resolved: list[str] = []
+
+    def fake_resolve(reference: str, project: Project) -> ResolvedModel:
+        resolved.append(reference)
+        return ResolvedModel(reference=reference, base_path=tmp_path, base_weights_sha256="a" * 64)
+
+    monkeypatch.setattr("tuneloop.serve.routing.resolve_model", fake_resolve)
+    router = Router(project, ServeSection())
+    assert router.servable_models()[-1] == "base:tiny-base"
+    target = router.resolve("base:tiny-base")
+    assert (target.reference, target.name, target.version, target.adapter_path) == (
+        "base:tiny-base",
+        "base:tiny-base",
+        None,
+        None,
+    )
+    router.resolve("base:tiny-base")
+    assert resolved == ["base:tiny-base"]  # resolved once: a pulled base does not change

@@ -85,6 +85,11 @@ class ServeState:
     """Set when shutdown begins: new requests get 503 while in-flight ones finish."""
     start_error: str | None = None
 
+    def not_ready_reason(self) -> str:
+        if self.start_error:
+            return f"the model could not be loaded: {self.start_error}"
+        return "the model is not loaded yet"
+
     async def read_json(self, request: Request) -> Any:
         """The body as JSON, refused with 413 past ``max_body_bytes`` (announced or actually read)."""
         limit = self.section.max_body_bytes
@@ -108,7 +113,7 @@ async def answer(request: Request, state: ServeState, key: ApiKeyInfo | None, *,
     if state.draining:
         raise not_ready("the server is shutting down")
     if not state.backend.ready:
-        raise not_ready("the model is not loaded yet")
+        raise not_ready(state.not_ready_reason())
     raw = await state.read_json(request)
     body: schemas.ChatCompletionRequest | schemas.CompletionRequest
     if chat:
