@@ -157,8 +157,7 @@ def _add_routes(app: FastAPI, state: ServeState) -> None:
         if state.draining:
             raise not_ready("the server is shutting down")
         if not state.backend.ready:
-            detail = f": {state.start_error}" if state.start_error else ""
-            raise not_ready(f"the model is not loaded yet{detail}")
+            raise not_ready(state.not_ready_reason())
         return {
             "status": "ready",
             "model": state.router.default_model,
