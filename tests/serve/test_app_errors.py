@@ -183,7 +183,7 @@ def test_ready_is_503_until_the_backend_has_started(project: Project, secret: st
 
     from tuneloop.serve.app import create_app
 
-    backend = ScriptedBackend(start_delay_s=1.0)
+    backend = ScriptedBackend(start_delay_s=2.0)
     app = create_app(project, project.config.serve, backend)
     with running_server(app) as url:
         early = httpx.get(f"{url}/ready", headers={"Authorization": f"Bearer {secret}"})

@@ -33,7 +33,7 @@ def project(project_dir: Path, tmp_path: Path) -> Project:
 
 def test_64_clients_over_a_small_queue_get_only_200_and_429(project: Project) -> None:
     _, secret = create_key(project, "load")
-    backend = ScriptedBackend(delay_s=0.2, max_queue=8, retry_after_s=1.5)
+    backend = ScriptedBackend(delay_s=1.0, max_queue=8, retry_after_s=1.5)
     barrier = threading.Barrier(CLIENTS)
 
     def one_client(index: int) -> httpx.Response:
