@@ -26,6 +26,7 @@ from tuneloop.models import commands as models_commands
 from tuneloop.monitor import commands as monitor_commands
 from tuneloop.redteam import commands as redteam_commands
 from tuneloop.registry import commands as registry_commands
+from tuneloop.serve import commands as serve_commands
 from tuneloop.train import commands as train_commands
 
 # verb -> function. A space separates a group from its sub-verb ("models list").
@@ -78,6 +79,11 @@ VERBS: dict[str, Callable[..., Any]] = {
     "registry rollback": registry_commands.rollback,
     # deployment (issue 12)
     "deploy vllm": deploy_commands.vllm,
+    # serving (issue 12)
+    "serve": serve_commands.serve,
+    "keys create": serve_commands.create,
+    "keys list": serve_commands.list_keys,
+    "keys revoke": serve_commands.revoke,
     # monitoring (issue 13)
     "monitor drift": monitor_commands.drift,
     "monitor ingest": monitor_commands.ingest,
@@ -96,6 +102,7 @@ GROUP_HELP = {
     "redteam": "Probe models for the failure modes fine-tuning introduces.",
     "registry": "Inspect versions and their lineage; promote (gated) and roll back aliases.",
     "deploy": "Export registered versions to serving fleets (vLLM).",
+    "keys": "Create, list and revoke the API keys of `tuneloop serve`.",
     "monitor": "Watch production: drift, online quality, feedback; retrain on a policy.",
 }
 
