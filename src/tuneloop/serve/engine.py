@@ -43,7 +43,7 @@ from tuneloop.serve.backend import (
 
 if TYPE_CHECKING:
     from tuneloop.serve.model_pool import ModelPool
-    from tuneloop.serve.streaming import RowDecoder
+    from tuneloop.serve.streaming import BatchCounters, RowDecoder
 
 
 @dataclass
@@ -165,11 +165,9 @@ class LocalEngine:
         self._running: frozenset[_Request] = frozenset()
         self._batch_seconds = 1.0
         """Recent wall time of one batch (moving average): sizes ``Retry-After``."""
-        self.batches_run = 0
-        """Batched ``generate`` calls so far."""
-        self.rows_run = 0
-        """Rows (choices) generated so far; ``rows_run / batches_run`` is the mean batch size."""
-        self.tokens_generated = 0
+        from tuneloop.serve.streaming import BatchCounters
+
+        self.counters: BatchCounters = BatchCounters()
 
     # -- the Backend protocol -------------------------------------------------------------------
 
@@ -330,19 +328,16 @@ class LocalEngine:
 
         assert self._pool is not None
         pooled = self._pool.get(batch[0].target)
-        rows_run, tokens = run_batch(pooled, batch, self._make_row, autocast=self._autocast)
-        self.batches_run += 1
-        self.rows_run += rows_run
-        self.tokens_generated += tokens
+        run_batch(pooled, batch, self._make_row, self.counters, autocast=self._autocast)
 
     def stats(self) -> dict[str, float]:
         """Counters for metrics and benchmarks."""
-        batches = self.batches_run
+        counters = self.counters
         return {
-            "batches": batches,
-            "rows": self.rows_run,
-            "tokens": self.tokens_generated,
-            "mean_batch_rows": self.rows_run / batches if batches else 0.0,
+            "batches": counters.batches,
+            "rows": counters.rows,
+            "tokens": counters.tokens,
+            "mean_batch_rows": counters.rows / counters.batches if counters.batches else 0.0,
         }
 
     @staticmethod

@@ -53,22 +53,23 @@ class RowDecoder:
     def push(self, token: int) -> str:
         """Take the row's next token; returns the text it releases (possibly empty)."""
         if token in self._end_ids:
-            return self._finish("stop", self._held)
+            return self._finish("stop", self._held + self._decode_new(final=True))
         self.tokens.append(token)
         self._held += self._decode_new()
         cut = self._first_stop()
         if cut is not None:
             return self._finish("stop", self._held[:cut])
         if len(self.tokens) >= self._max_tokens:
-            return self._finish("length", self._held)
+            return self.close()
         keep = self._stop_prefix_length()
         released, self._held = self._held[: len(self._held) - keep], self._held[len(self._held) - keep :]
         self.text += released
         return released
 
     def close(self) -> str:
-        """Finish at the length limit; returns the held text it releases."""
-        return self._finish("length", self._held)
+        """Finish at the length limit; returns the text it releases (an unfinished character decodes
+        to U+FFFD, as a plain decode of the tokens would give)."""
+        return self._finish("length", self._held + self._decode_new(final=True))
 
     def _finish(self, reason: str, released: str) -> str:
         self.finish_reason = reason
@@ -76,13 +77,13 @@ class RowDecoder:
         self.text += released
         return released
 
-    def _decode_new(self) -> str:
+    def _decode_new(self, final: bool = False) -> str:
         """New text of the latest tokens, decoded with a little context so spacing rules hold; empty
-        while the tokens end inside a multi-byte character."""
+        while the tokens end inside a multi-byte character (unless ``final``)."""
         decode = self._tokenizer.decode
         before = decode(self.tokens[self._prefix_offset : self._read_offset], skip_special_tokens=True)
         after = decode(self.tokens[self._prefix_offset :], skip_special_tokens=True)
-        if len(after) <= len(before) or after.endswith(REPLACEMENT):
+        if len(after) <= len(before) or (after.endswith(REPLACEMENT) and not final):
             return ""
         self._prefix_offset, self._read_offset = self._read_offset, len(self.tokens)
         return after[len(before) :]
@@ -171,6 +172,16 @@ class BatchRequest(Protocol):
         ...
 
 
+@dataclass
+class BatchCounters:
+    """What the engine has generated so far (metrics and benchmarks read it)."""
+
+    batches: int = 0
+    rows: int = 0
+    """Rows (choices) run; ``rows / batches`` is the mean batch size."""
+    tokens: int = 0
+
+
 RowFactory = Callable[[Any, int, RowDecoder], Row]
 """Builds the row of choice ``index`` of a request (the engine's rows post to its clients)."""
 
@@ -218,10 +229,17 @@ def decoding_options(sampling: Sampling) -> dict[str, Any]:
 
 
 def run_batch(
-    pooled: PooledModel, batch: Sequence[BatchRequest], make_row: RowFactory, *, autocast: bool | None
-) -> tuple[int, int]:
-    """One batched ``generate`` for every row of ``batch`` (requests of one Target and decoding mode);
-    returns the rows run and the tokens they produced."""
+    pooled: PooledModel,
+    batch: Sequence[BatchRequest],
+    make_row: RowFactory,
+    counters: BatchCounters,
+    *,
+    autocast: bool | None,
+) -> None:
+    """One batched ``generate`` for every row of ``batch`` (requests of one Target and decoding mode).
+
+    ``counters`` is updated before any answer is handed out, so a client that got its answer sees
+    its batch counted."""
     import torch
     from transformers import StoppingCriteriaList
 
@@ -233,7 +251,7 @@ def run_batch(
     context = getattr(loaded.model.config, "max_position_embeddings", None)
     admitted = admit(batch, tokenizer, context)
     if not admitted:
-        return 0, 0
+        return
     end_ids = end_token_ids(loaded)
     rows, prompts = [], []
     for request, text in admitted:
@@ -242,6 +260,8 @@ def run_batch(
             rows.append(make_row(request, index, decoder))
             prompts.append(text)
     router = BatchRouter(rows)
+    counters.batches += 1
+    counters.rows += len(rows)
     first = admitted[0][0].sampling
     options: dict[str, Any] = decoding_options(first) | {
         "max_new_tokens": max(request.sampling.max_tokens for request, _ in admitted),
@@ -266,5 +286,5 @@ def run_batch(
             attention_mask=torch.tensor(encoded.attention_mask, device=loaded.device),
             **options,
         )
+    counters.tokens += sum(len(row.decoder.tokens) for row in rows)
     router.close()
-    return len(rows), sum(len(row.decoder.tokens) for row in rows)
