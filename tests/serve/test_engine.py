@@ -48,14 +48,18 @@ def test_batched_greedy_answers_equal_one_at_a_time(engine_models, engine_run) -
     alone = engine_run(lambda engine: one_at_a_time(engine, target, prompts, samplings))
 
     async def together(engine: LocalEngine):
-        answers = await asyncio.gather(*(engine.generate(target, p, s) for p, s in zip(prompts, samplings)))
+        answers = await asyncio.gather(
+            *(engine.generate(target, p, s) for p, s in zip(prompts, samplings, strict=True))
+        )
         return answers, engine.stats()
 
     batched, stats = engine_run(together, batch_wait_ms=2000)
     assert stats["batches"] == 1 and stats["rows"] == len(PROMPTS)
     assert texts(batched) == texts(alone)
     assert len(set(texts(batched))) > 1  # the answers differ: the comparison is not trivial
-    assert [c.choices[0].completion_tokens for c in batched] == [c.choices[0].completion_tokens for c in alone]
+    assert [c.choices[0].completion_tokens for c in batched] == [
+        c.choices[0].completion_tokens for c in alone
+    ]
     assert [c.prompt_tokens for c in batched] == [c.prompt_tokens for c in alone]
     cut = batched[1].choices[0]
     assert cut.text == answer[: answer.find(stop)] and cut.finish_reason == "stop"

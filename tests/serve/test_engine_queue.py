@@ -96,7 +96,9 @@ def test_closing_a_stream_leaves_its_batch_neighbour_intact(engine_models, engin
 
     async def scenario(engine: LocalEngine):
         alone = await engine.generate(target, chat("hi"), GREEDY)
-        stream = engine.stream(target, chat("tell me a story"), Sampling(max_tokens=200, temperature=0), StreamResult())
+        stream = engine.stream(
+            target, chat("tell me a story"), Sampling(max_tokens=200, temperature=0), StreamResult()
+        )
         neighbour = asyncio.create_task(engine.generate(target, chat("hi"), GREEDY))
         await anext(stream)
         await stream.aclose()
@@ -185,7 +187,9 @@ def test_requests_before_start_are_refused(engine_models) -> None:
 
 def test_start_loads_the_default_target(engine_models) -> None:
     pool = ModelPool()
-    engine = LocalEngine(max_queue=4, max_batch_size=4, batch_wait_ms=0, default_target=engine_models.v1, pool=pool)
+    engine = LocalEngine(
+        max_queue=4, max_batch_size=4, batch_wait_ms=0, default_target=engine_models.v1, pool=pool
+    )
 
     async def scenario():
         await engine.start()
