@@ -71,6 +71,8 @@ class _Request:
     choices: dict[int, Choice] = field(default_factory=dict)
     rows_open: int = 0
     resolved: bool = False
+    _resolving: threading.Lock = field(default_factory=threading.Lock)
+    """The worker and the loop (a cancel, a shutdown) may both end a request; only the first counts."""
 
     def post(self, item: Delta | _Finished | BaseException) -> None:
         """Hand an event to the request's consumer on its event loop (safe from any thread)."""
@@ -89,9 +91,10 @@ class _Request:
             self.resolve(None)
 
     def resolve(self, outcome: _Finished | BaseException | None) -> None:
-        if self.resolved:
-            return
-        self.resolved = True
+        with self._resolving:
+            if self.resolved:
+                return
+            self.resolved = True
         if outcome is not None:
             self.post(outcome)
         self.release(self)
