@@ -25,6 +25,7 @@ import asyncio
 import json
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -85,12 +86,14 @@ def target_for(base_dir: Path, adapter: Path | None) -> Any:
 
 
 async def through_engine(
-    pool: Any, target: Any, tokens: int, batch: int, requests: int
+    pool: Any, target: Any, tokens: int, batch: int, requests: int, autocast: bool | None
 ) -> tuple[float, list]:
     from tuneloop.serve.backend import Prompt, Sampling
     from tuneloop.serve.engine import LocalEngine
 
-    engine = LocalEngine(max_queue=requests, max_batch_size=batch, batch_wait_ms=10, pool=pool)
+    engine = LocalEngine(
+        max_queue=requests, max_batch_size=batch, batch_wait_ms=10, pool=pool, autocast=autocast
+    )
     await engine.start()
     sampling = Sampling(max_tokens=tokens, temperature=0)
     prompts = [Prompt(messages=({"role": "user", "content": q},)) for q in QUESTIONS[:requests]]
@@ -102,7 +105,9 @@ async def through_engine(
         await engine.stop(drain_timeout_s=0)
 
 
-def continuous_batching(pool: Any, target: Any, tokens: int, requests: int) -> tuple[float, list[list[int]]]:
+def continuous_batching(
+    pool: Any, target: Any, tokens: int, requests: int, autocast: bool | None
+) -> tuple[float, list[list[int]]]:
     """transformers' ``generate_batch`` on the pool's (PEFT) model; a warm-up call first."""
     import torch
     from transformers import GenerationConfig
@@ -112,11 +117,10 @@ def continuous_batching(pool: Any, target: Any, tokens: int, requests: int) -> t
 
     pooled = pool.get(target)
     tokenizer = pooled.loaded.tokenizer
+    messages = [[{"role": "user", "content": q}] for q in QUESTIONS[:requests]]
     inputs = [
-        tokenizer(
-            render_chat(tokenizer, [{"role": "user", "content": q}], ending="open"), add_special_tokens=False
-        )["input_ids"]
-        for q in QUESTIONS[:requests]
+        tokenizer(render_chat(tokenizer, m, ending="open"), add_special_tokens=False)["input_ids"]
+        for m in messages
     ]
     config = GenerationConfig(
         max_new_tokens=tokens,
@@ -125,7 +129,11 @@ def continuous_batching(pool: Any, target: Any, tokens: int, requests: int) -> t
         pad_token_id=tokenizer.pad_token_id,
     )
     device = pooled.loaded.device
-    with pooled.active() as model, torch.inference_mode(), autocast_context(device):  # as the engine
+    with (
+        pooled.active() as model,
+        torch.inference_mode(),
+        autocast_context(device, autocast),
+    ):  # as the engine
         model.generate_batch(inputs=inputs[:2], generation_config=config, max_new_tokens=4)
         started = time.perf_counter()
         outputs = model.generate_batch(inputs=inputs, generation_config=config, max_new_tokens=tokens)
@@ -134,12 +142,42 @@ def continuous_batching(pool: Any, target: Any, tokens: int, requests: int) -> t
     return seconds, [list(o.generated_tokens) for o in ordered]
 
 
+def measure_continuous(
+    pool: Any, target: Any, args: argparse.Namespace, autocast: bool | None, engine_texts: list[str]
+) -> dict[str, Any]:
+    """Continuous batching in a daemon thread, given up after ``--cb-timeout`` seconds."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = continuous_batching(pool, target, args.tokens, args.requests, autocast)
+        except Exception as exc:  # report what happened instead of a number
+            outcome["error"] = f"{type(exc).__name__}: {exc}"
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(args.cb_timeout)
+    if worker.is_alive():
+        return {"continuous_batching_error": f"no result within {args.cb_timeout:.0f}s"}
+    if "error" in outcome:
+        return {"continuous_batching_error": outcome["error"]}
+    seconds, tokens = outcome["result"]
+    tokenizer = pool.get(target).loaded.tokenizer
+    texts = [tokenizer.decode(t, skip_special_tokens=True) for t in tokens]
+    return {
+        "continuous_batching_tok_s": sum(len(t) for t in tokens) / seconds,
+        "continuous_equals_engine": texts == engine_texts,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=16)
     parser.add_argument("--tokens", type=int, default=32)
     parser.add_argument("--no-adapter", action="store_true")
+    parser.add_argument("--fp32", action="store_true", help="no bf16 autocast (exact batched = alone)")
     parser.add_argument("--skip-continuous", action="store_true")
+    parser.add_argument("--cb-timeout", type=float, default=300.0)
     args = parser.parse_args()
 
     import torch
@@ -147,44 +185,40 @@ def main() -> None:
     from tuneloop.models import bundled_model_dir, cpu_supports_fast_bf16
     from tuneloop.serve.model_pool import ModelPool
 
+    autocast = False if args.fp32 else None
     base_dir = bundled_model_dir()
     with tempfile.TemporaryDirectory() as scratch:
         adapter = None if args.no_adapter else make_adapter(base_dir, Path(scratch) / "adapter")
         target = target_for(base_dir, adapter)
         pool = ModelPool()
         pool.get(target)  # load once, outside the timings
-        print(
-            f"threads {torch.get_num_threads()}, bf16 autocast {cpu_supports_fast_bf16()}, adapter {bool(adapter)}"
-        )
-        single_s, single = asyncio.run(through_engine(pool, target, args.tokens, 1, args.requests))
+        bf16 = cpu_supports_fast_bf16() and not args.fp32
+        print(f"threads {torch.get_num_threads()}, bf16 autocast {bf16}, adapter {bool(adapter)}", flush=True)
+        single_s, single = asyncio.run(through_engine(pool, target, args.tokens, 1, args.requests, autocast))
+        print(f"one at a time: {single_s:.1f}s", flush=True)
         batched_s, batched = asyncio.run(
-            through_engine(pool, target, args.tokens, args.requests, args.requests)
+            through_engine(pool, target, args.tokens, args.requests, args.requests, autocast)
         )
-        produced = sum(a.completion_tokens for a in batched)
+        print(f"dynamic batching: {batched_s:.1f}s", flush=True)
+        texts = [a.choices[0].text for a in batched]
         results: dict[str, Any] = {
             "requests": args.requests,
             "new_tokens": args.tokens,
             "adapter": bool(adapter),
+            "bf16_autocast": bf16,
             "one_at_a_time_tok_s": sum(a.completion_tokens for a in single) / single_s,
-            "dynamic_batching_tok_s": produced / batched_s,
-            "batched_equals_alone": [a.choices[0].text for a in batched]
-            == [a.choices[0].text for a in single],
+            "dynamic_batching_tok_s": sum(a.completion_tokens for a in batched) / batched_s,
+            "batched_equals_alone": texts == [a.choices[0].text for a in single],
         }
         results["dynamic_vs_one_at_a_time"] = (
             results["dynamic_batching_tok_s"] / results["one_at_a_time_tok_s"]
         )
         if not args.skip_continuous:
-            try:
-                cb_s, cb_tokens = continuous_batching(pool, target, args.tokens, args.requests)
-                results["continuous_batching_tok_s"] = sum(len(t) for t in cb_tokens) / cb_s
-                tokenizer = pool.get(target).loaded.tokenizer
-                cb_texts = [tokenizer.decode(t, skip_special_tokens=True) for t in cb_tokens]
-                results["continuous_equals_engine"] = cb_texts == [a.choices[0].text for a in batched]
-            except Exception as exc:  # report what happened instead of a number
-                results["continuous_batching_error"] = f"{type(exc).__name__}: {exc}"
+            results |= measure_continuous(pool, target, args, autocast, texts)
     for key, value in results.items():
         print(f"{key:28} {value:.2f}" if isinstance(value, float) else f"{key:28} {value}")
-    print(json.dumps(results))
+    print(json.dumps(results), flush=True)
+    os._exit(0)  # a continuous-batching thread that never finished must not keep the process alive
 
 
 if __name__ == "__main__":
