@@ -150,7 +150,7 @@ def test_stop_drains_running_and_queued_requests(engine_models, engine_run) -> N
 
     done, refused, ready, depth = engine_run(scenario)
     assert all(c.choices[0].text is not None and c.choices[0].completion_tokens > 0 for c in done)
-    assert refused.status == 503
+    assert refused.status == 503 and refused.code == "shutting_down"
     assert not ready and depth == 0
 
 
@@ -182,7 +182,7 @@ def test_requests_before_start_are_refused(engine_models) -> None:
 
     with pytest.raises(BackendError) as refused:
         asyncio.run(scenario())
-    assert refused.value.status == 503 and not engine.ready
+    assert refused.value.status == 503 and refused.value.code == "not_ready" and not engine.ready
 
 
 def test_start_loads_the_default_target(engine_models) -> None:

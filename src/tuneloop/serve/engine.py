@@ -243,7 +243,9 @@ class LocalEngine:
 
     def _submit(self, target: Target, prompt: Prompt, sampling: Sampling, *, streaming: bool) -> _Request:
         if not self._accepting:
-            raise BackendError("the engine is not accepting requests", status=503, code="not_ready")
+            if self._closing or self._worker is not None:
+                raise BackendError("the server is shutting down", status=503, code="shutting_down")
+            raise BackendError("the engine has not started", status=503, code="not_ready")
         request = _Request(target, prompt, sampling, streaming, asyncio.get_running_loop(), self._release)
         request.rows_open = sampling.n
         with self._cond:
