@@ -1,13 +1,14 @@
 """Benchmark: the serving engine's dynamic batching against one request at a time, and against
 transformers' own continuous batching (``generate_batch``), on the bundled model with a LoRA adapter.
 
-Run: ``.venv/bin/python benchmarks/engine_batching.py [--requests 16] [--tokens 32] [--no-adapter]
-[--skip-continuous]``
+Run: ``.venv/bin/python benchmarks/engine_batching.py [--requests 16] [--tokens 32] [--fp32]
+[--no-adapter] [--skip-continuous] [--cb-timeout 300]``
 
 All three generate greedily ``--tokens`` new tokens for each of ``--requests`` different short chat
 prompts, on the same weights (the bundled SmolLM2-135M-Instruct, plus a random LoRA adapter on
 q_proj/v_proj unless ``--no-adapter``), in one process, with torch's default thread count
-(``TUNELOOP_THREADS`` is honoured if set):
+(``TUNELOOP_THREADS`` is honoured if set), with bf16 autocast where the CPU is fast at it (as the
+engine serves) or in fp32 with ``--fp32`` (where batched greedy answers equal one-at-a-time answers):
 
 1. one at a time: the engine with ``max_batch_size=1`` (each request waits for the previous one);
 2. dynamic batching: the engine with ``max_batch_size=--requests``, all requests sent at once;

@@ -61,10 +61,20 @@ class EngineModels:
     v1: Target
     v2: Target
 
+    def target(self, reference: str) -> Target:
+        """The Target of another reference in the project (a version registered by the test)."""
+        return engine_target(resolve_model(reference, self.project))
+
 
 @pytest.fixture(scope="session")
 def engine_base_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _evaluation_fixtures()._save_lively(tmp_path_factory.mktemp("engine-base") / "model", seed=3)
+
+
+@pytest.fixture(scope="session")
+def engine_full_weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Other full weights of the same architecture (a fully fine-tuned version's artifact)."""
+    return _evaluation_fixtures()._save_lively(tmp_path_factory.mktemp("engine-full") / "model", seed=11)
 
 
 def _save_adapter(base_dir: Path, directory: Path, seed: int) -> Path:

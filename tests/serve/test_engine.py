@@ -172,3 +172,32 @@ def test_pickled_adapter_weights_are_refused(engine_models, engine_run, tmp_path
     with pytest.raises(BackendError) as refused:
         engine_run(scenario)
     assert refused.value.code == "unsafe_weights"
+
+
+def test_a_full_weights_version_is_another_model_in_a_bounded_pool(
+    engine_models, engine_full_weights_dir: Path, engine_run
+) -> None:
+    from tuneloop.registry import register_model_version
+
+    models = engine_models
+    register_model_version(
+        models.project,
+        name="proj",
+        kind="full",
+        artifact_dir=engine_full_weights_dir,
+        base_reference=str(models.base.base_path),
+        base_weights_sha256=models.base.base_weights_sha256,
+    )
+    full = models.target("proj:3")
+    assert full.merged_weights and full.adapter_path is None
+    pool = ModelPool(max_models=1)
+
+    async def scenario(engine: LocalEngine):
+        order = [models.v1, full, models.base, full]
+        answers = [await engine.generate(t, chat("hi"), GREEDY) for t in order]
+        return answers, pool.models_loaded
+
+    (v1, full_first, base, full_again), loaded = engine_run(scenario, pool=pool)
+    assert loaded == 1  # the least recently used model made room
+    assert full_first.choices[0].text == full_again.choices[0].text
+    assert len({v1.choices[0].text, full_first.choices[0].text, base.choices[0].text}) == 3
