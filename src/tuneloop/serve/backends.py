@@ -23,9 +23,14 @@ def make_backend(project: Project, section: ServeSection) -> Backend:
 
         return UpstreamBackend.from_section(section, naming=section.upstream_naming)
     from tuneloop.serve.engine import LocalEngine
+    from tuneloop.serve.model_pool import ModelPool
 
     return LocalEngine(
-        section.max_queue, section.max_batch_size, section.batch_wait_ms, default_target=default_target(project, section)
+        section.max_queue,
+        section.max_batch_size,
+        section.batch_wait_ms,
+        default_target=default_target(project, section),
+        pool=ModelPool(dtype=project.config.model.dtype),
     )
 
 
