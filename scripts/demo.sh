@@ -8,6 +8,7 @@
 set -euo pipefail
 demo_dir="${1:-demo-project}"
 example="$(cd "$(dirname "$0")/.." && pwd)/examples/support"
+scripts="$(cd "$(dirname "$0")" && pwd)"
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -48,7 +49,30 @@ step "8. red-team: what did fine-tuning change in refusals, jailbreaks and leaks
 tuneloop redteam run --model support:1 --baseline base:smollm2-135m-instruct --limit 3 \
   --report reports/redteam || true
 
-step "9. export the adapter for PEFT / vLLM"
+step "9. promote: support:1 becomes production only if its evaluation and red-team gates passed"
+tuneloop redteam gate --model support:1 || echo "(the red-team gate failed: promotion will refuse)"
+if tuneloop registry promote support:1 --alias production --reason "demo: first release"; then
+  tuneloop registry history support
+
+  step "10. serve support@production (OpenAI-compatible) and ask it through the official openai SDK"
+  TUNELOOP_API_KEY=$(tuneloop keys create demo-client --json | python -c 'import json, sys; print(json.load(sys.stdin)["secret"])')
+  export TUNELOOP_API_KEY
+  tuneloop serve --port "${DEMO_PORT:-8765}" &
+  server=$!
+  trap 'kill -TERM "$server" 2>/dev/null || true' EXIT
+  python "$scripts/demo_client.py" "http://127.0.0.1:${DEMO_PORT:-8765}" support@production \
+    "I was charged twice for my subscription this month, please refund one payment."
+  kill -TERM "$server" && wait "$server"   # drains in-flight requests, writes the request log, exits 0
+  trap - EXIT
+  tuneloop monitor feedback support
+else
+  echo "(promotion refused: support:1 is not served; see the failed checks above)"
+fi
+
+step "11. export: the adapter for PEFT, and what a vLLM fleet needs to serve the aliases"
 tuneloop export support:1 --adapter -o exported/support-1 --overwrite
+if tuneloop registry show support@production --json >/dev/null 2>&1; then
+  tuneloop deploy vllm support@production -o exported/vllm
+fi
 
 step "done: reports in $demo_dir/reports (open the .html files in a browser)"

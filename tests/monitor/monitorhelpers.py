@@ -101,3 +101,35 @@ def give_feedback(
 
     with project.store.session() as session:
         session.add(FeedbackRecord(request_id=request_id, rating=rating, corrected_answer=corrected))
+
+
+GATE_SUITE = """
+name: {name}
+items: {{file: holdout.jsonl}}
+generation: {{max_new_tokens: 6, batch_size: 4}}
+metrics: [length]
+gates:
+  - {{metric: length, rule: no_significant_increase, baseline: production}}
+"""
+"""A suite whose gate compares answer length with production (the tiny models pass it)."""
+
+
+def trained_project(root: Path, config: str, rows: list[dict], *, suite: str, holdout: int = 2) -> Any:
+    """A project at ``root`` (the cwd) with ``config``, training rows, a holdout and a gate suite,
+    trained once (run ``first``) and promoted to production; returns the opened project."""
+    import torch
+
+    from tuneloop.deploy import promote
+    from tuneloop.project import Project
+    from tuneloop.train import train
+
+    torch.set_num_threads(1)
+    root.mkdir(parents=True)
+    (root / "tuneloop.yaml").write_text(config)
+    (root / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:-holdout]))
+    (root / "holdout.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[-holdout:]))
+    (root / f"{suite}.yaml").write_text(GATE_SUITE.format(name=suite))
+    project = Project.open(root)
+    result = train(project, run_name="first")
+    promote(project, result.model_version, "production", force=True, reason="first release", actor="test")
+    return project

@@ -4,7 +4,6 @@ two processes never retrain at once (a lock in the store, SQLite and PostgreSQL)
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 from datetime import timedelta
@@ -12,24 +11,16 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from tests.monitor.monitorhelpers import give_feedback, log_answers
+from tests.monitor.monitorhelpers import give_feedback, log_answers, trained_project
 
 from tuneloop.config.monitor import RetrainPolicy
 from tuneloop.monitor.lock import release, try_acquire
 from tuneloop.monitor.retrain import Evidence, decide, monitor_run
 from tuneloop.project import Project
-from tuneloop.registry import alias_target, set_alias
+from tuneloop.registry import alias_target
 from tuneloop.store import RetrainDecisionRecord, Store
 
 PG_URL = os.environ.get("TUNELOOP_TEST_PG_URL")
-SUITE = """
-name: orders
-items: {file: holdout.jsonl}
-generation: {max_new_tokens: 6, batch_size: 4}
-metrics: [length]
-gates:
-  - {metric: length, rule: no_significant_increase, baseline: production}
-"""
 
 PROJECT = """
 project: {{name: tiny, scope: {{allowed_topics: [orders, returns]}}}}
@@ -77,31 +68,17 @@ def test_policy_fires_when_every_condition_of_one_group_holds() -> None:
 @pytest.fixture
 def served(tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     """A trained ``tiny:1`` in production with three logged answers, two of them corrected."""
-    import torch
-
-    from tuneloop.train import train
-
-    torch.set_num_threads(1)
     monkeypatch.delenv("TUNELOOP_DB_URL", raising=False)
-    root = tmp_path / "proj"
-    root.mkdir()
-    (root / "tuneloop.yaml").write_text(PROJECT.format(model=tiny_model_dir))
+    monkeypatch.chdir(tmp_path)
     rows = [{"messages": [{"role": "user", "content": f"Where is order {i}?"},
                           {"role": "assistant", "content": f"Order {i} ships tomorrow."}]} for i in range(12)]  # fmt: skip
-    (root / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:10]))
-    (root / "holdout.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[10:]))
-    (root / "orders.yaml").write_text(SUITE)
-    monkeypatch.chdir(root)
-    project = Project.open(root)
-    result = train(project, run_name="first")
-    set_alias(project, result.model_version, "production")
+    project = trained_project(tmp_path / "proj", PROJECT.format(model=tiny_model_dir), rows, suite="orders")
     version = alias_target(project, "tiny", "production")
     pairs = [(f"Can I return item {i}?", "No.") for i in range(3)]
     from datetime import UTC, datetime
 
     ids = log_answers(project, version, pairs, at=datetime.now(UTC), prefix="r-")
-    ids_by_name = {"tiny": ids}
-    for request_id in ids_by_name["tiny"][:2]:
+    for request_id in ids[:2]:
         give_feedback(project, request_id, rating=1, corrected="Yes, within 30 days, with the receipt.")
     return project
 

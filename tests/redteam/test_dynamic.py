@@ -13,7 +13,9 @@ from tuneloop.errors import InvalidInput
 from tuneloop.redteam.dynamic import memorisation_probes, pii_probes, xstest_probes
 
 XSTEST = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "xstest" / "xstest_prompts.csv"
-needs_xstest = pytest.mark.skipif(not XSTEST.is_file(), reason="no ../shared XSTest prompts next to the clone")
+needs_xstest = pytest.mark.skipif(
+    not XSTEST.is_file(), reason="no ../shared XSTest prompts next to the clone"
+)
 SRC = SourceRef(file="train.jsonl", line=1)
 
 

@@ -67,7 +67,10 @@ def test_a_router_fronts_an_upstream_server(engine_models) -> None:
             assert answer.choices[0].message.content == direct.choices[0].message.content
             streamed = client.chat.completions.create(model="proj@production", messages=ASK, max_tokens=6,
                                                       temperature=0, stream=True)  # fmt: skip
-            assert "".join(c.choices[0].delta.content or "" for c in streamed if c.choices) == direct.choices[0].message.content
+            assert (
+                "".join(c.choices[0].delta.content or "" for c in streamed if c.choices)
+                == direct.choices[0].message.content
+            )
             state = app.state.serve
             assert state.request_log.flush()
             from sqlalchemy import select

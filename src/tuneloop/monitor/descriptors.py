@@ -297,27 +297,23 @@ def language_of(text: str) -> str:
     return best if overlap[best] > 0 else "latin"
 
 
+SCRIPTS = (
+    (0x0000, 0x0250, "latin"),
+    (0x0370, 0x0400, "greek"),
+    (0x0400, 0x0530, "cyrillic"),
+    (0x0590, 0x0600, "hebrew"),
+    (0x0600, 0x0700, "arabic"),
+    (0x0900, 0x0980, "devanagari"),
+    (0x3040, 0x3100, "japanese"),
+    (0xAC00, 0xD7B0, "korean"),
+    (0x4E00, 0xA000, "cjk"),
+)
+"""Unicode blocks of the writing systems told apart (start, end, name)."""
+
+
 def _script(character: str) -> str:
     code = ord(character)
-    if code < 0x250:
-        return "latin"
-    if 0x370 <= code < 0x400:
-        return "greek"
-    if 0x400 <= code < 0x530:
-        return "cyrillic"
-    if 0x590 <= code < 0x600:
-        return "hebrew"
-    if 0x600 <= code < 0x700:
-        return "arabic"
-    if 0x900 <= code < 0x980:
-        return "devanagari"
-    if 0x3040 <= code < 0x3100:
-        return "japanese"
-    if 0xAC00 <= code < 0xD7B0:
-        return "korean"
-    if 0x4E00 <= code < 0xA000:
-        return "cjk"
-    return "other"
+    return next((name for start, end, name in SCRIPTS if start <= code < end), "other")
 
 
 def out_of_vocabulary_shares(texts: Sequence[str], vocabulary: set[str]) -> list[float]:
