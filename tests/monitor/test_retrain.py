@@ -4,6 +4,7 @@ two processes never retrain at once (a lock in the store, SQLite and PostgreSQL)
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 from datetime import timedelta
@@ -167,3 +168,49 @@ def test_an_abandoned_lock_is_taken_over(served: Project) -> None:
     )
     assert try_acquire(served, "retrain:y", stale_after=timedelta(hours=3)) is not None
     assert try_acquire(served, "retrain:y", stale_after=timedelta(hours=1)) is None
+
+
+def test_alerts_are_logged_and_posted_to_the_webhook(monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    import httpx
+
+    from tuneloop.monitor.alerts import alert
+
+    posted = []
+
+    class Answer:
+        def raise_for_status(self) -> None:
+            if posted[-1][0].endswith("/broken"):
+                raise httpx.HTTPStatusError(
+                    "500", request=httpx.Request("POST", posted[-1][0]), response=None
+                )  # type: ignore[arg-type]
+
+    monkeypatch.setattr(
+        httpx, "post", lambda url, **kwargs: posted.append((url, kwargs["content"])) or Answer()
+    )
+    payload = alert("drift", "tiny@production", {"p_value": 0.001}, webhook_url="http://hooks.local/in")
+    assert json.loads(posted[0][1]) == payload and payload["event"] == "drift"
+    assert "tuneloop alert" in caplog.text and '"event": "drift"' in caplog.text
+    alert("gate_failed", "tiny@production", {}, webhook_url="http://hooks.local/broken")  # logged, not raised
+    assert "webhook http://hooks.local/broken failed" in caplog.text
+
+
+def test_the_daemon_survives_a_failed_round_and_stops_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tuneloop.config import starter_config_text
+
+    root = tmp_path / "empty"
+    root.mkdir()
+    (root / "tuneloop.yaml").write_text(starter_config_text("empty"))
+    process = subprocess.Popen([sys.executable, "-m", "tuneloop", "monitor", "daemon", "--interval", "1s"],
+                               cwd=root, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    time.sleep(8)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert (
+        stderr.count("monitor run failed") >= 2 and "empty@production" in stderr and "Traceback" not in stderr
+    )

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from tuneloop.console import JsonFlag, console, print_json, stage_progress
-from tuneloop.errors import InvalidInput, Location
+from tuneloop.console import JsonFlag, console, err_console, format_error, print_json, stage_progress
+from tuneloop.errors import InvalidInput, Location, TuneloopError
 
 if TYPE_CHECKING:
     from tuneloop.monitor.drift import SegmentDrift
@@ -263,9 +263,14 @@ def daemon(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     while not stop.is_set():
-        decision = monitor_run(Project.open(), progress=stage_progress(quiet=json_output))
-        if json_output:
-            print_json({"ok": True, **decision.to_dict()})
+        try:
+            decision = monitor_run(Project.open(), progress=stage_progress(quiet=json_output))
+        except TuneloopError as err:
+            # One failed round (nothing promoted yet, a store outage) must not end the daemon.
+            err_console.print(f"monitor run failed: {format_error(err)}; next try in {interval}", markup=False)
         else:
-            _render_decision(decision)
+            if json_output:
+                print_json({"ok": True, **decision.to_dict()})
+            else:
+                _render_decision(decision)
         stop.wait(seconds)
