@@ -267,7 +267,9 @@ def daemon(
             decision = monitor_run(Project.open(), progress=stage_progress(quiet=json_output))
         except TuneloopError as err:
             # One failed round (nothing promoted yet, a store outage) must not end the daemon.
-            err_console.print(f"monitor run failed: {format_error(err)}; next try in {interval}", markup=False)
+            err_console.print(
+                f"monitor run failed: {format_error(err)}; next try in {interval}", markup=False
+            )
         else:
             if json_output:
                 print_json({"ok": True, **decision.to_dict()})
