@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tuneloop.project import Project
 from tuneloop.serve.keys import authenticate
 
@@ -36,7 +38,12 @@ def test_keys_bad_input_exits_2(cli, project_dir: Path) -> None:
     assert cli("keys", "revoke", "nobody").exit_code == 2
 
 
-def test_serve_without_a_generator_exits_2_with_a_clear_message(cli, project_dir: Path) -> None:
-    result = cli("serve", "--port", "1", "--json")
+def test_serve_with_an_unusable_upstream_setting_exits_2_with_a_clear_message(
+    cli, project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VLLM_KEY", raising=False)
+    config = project_dir / "tuneloop.yaml"
+    config.write_text(config.read_text().replace("serve:\n", "serve:\n  upstream_api_key_env: VLLM_KEY\n"))
+    result = cli("serve", "--port", "1", "--upstream", "http://127.0.0.1:9", "--json")
     assert result.exit_code == 2
-    assert "no generator available" in result.stdout + result.stderr
+    assert "VLLM_KEY" in result.stdout + result.stderr and "Traceback" not in result.stderr
