@@ -13,8 +13,9 @@ retrain on the policy. Run it in a project where ``make demo`` promoted ``suppor
    data plus the curated corrections, gates the candidate against production, promotes it only if
    every gate passes).
 
-It writes the policy it needs (``monitor.retrain``) into the project's ``tuneloop.yaml`` if that has
-none, and prints each step's result. The numbers quoted in docs/monitoring.md come from this script.
+It writes the policy it needs (``monitor.retrain``, and ``redteam.probes_per_category: 3`` so the
+candidate's red-team gate takes minutes on a CPU) into the project's ``tuneloop.yaml`` if that has no
+policy, and prints each step's result. The numbers quoted in docs/monitoring.md come from this script.
 """
 
 from __future__ import annotations
@@ -150,6 +151,9 @@ def add_policy(config: Path) -> None:
     if "retrain" in monitor:
         return
     monitor["retrain"] = yaml.load(POLICY)["monitor"]["retrain"]
+    # The retraining's red-team gate runs a fresh campaign on the candidate; 3 probes per category keep
+    # it to minutes on a CPU, as `make demo`'s `redteam run --limit 3` does.
+    document.setdefault("redteam", {}).setdefault("probes_per_category", 3)
     text = StringIO()
     yaml.dump(document, text)
     atomic_write_text(config, text.getvalue())
