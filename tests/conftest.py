@@ -93,3 +93,31 @@ def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     atomic_write_text(root / "tuneloop.yaml", starter_config_text("proj"))
     monkeypatch.chdir(root)
     yield root
+
+
+PG_URL = os.environ.get("TUNELOOP_TEST_PG_URL")
+"""A PostgreSQL server for the store tests (``.ci/run`` starts one); tests that need it skip without."""
+
+
+@pytest.fixture
+def pg_schema_url() -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL schema (dropped afterwards): one schema per test keeps
+    tests independent on one server. Skips when no server is configured."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from tuneloop.store import Store
+
+    if not PG_URL:
+        pytest.skip("no PostgreSQL server (set TUNELOOP_TEST_PG_URL; .ci/run starts one)")
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    admin = Store(PG_URL)
+    with admin.engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

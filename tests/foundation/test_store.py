@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 import pytest
@@ -14,8 +12,6 @@ from sqlalchemy import select, text
 from tuneloop.store import ArtifactStore, Base, BaseModelRecord, Store, sha256_bytes
 from tuneloop.store.db import current_revision, head_revision
 
-PG_URL = os.environ.get("TUNELOOP_TEST_PG_URL")
-
 
 def _sqlite(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'state.db'}"
@@ -23,24 +19,10 @@ def _sqlite(tmp_path: Path) -> str:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path):
-    if request.param == "sqlite":
-        store = Store(_sqlite(tmp_path))
-        yield store
-        store.dispose()
-        return
-    if not PG_URL:
-        pytest.skip("no PostgreSQL server (set TUNELOOP_TEST_PG_URL; .ci/run starts one)")
-    # A schema per test keeps runs independent on one server.
-    schema = f"t_{uuid.uuid4().hex[:10]}"
-    admin = Store(PG_URL)
-    with admin.engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    store = Store(f"{PG_URL}?options=-csearch_path%3D{schema}")
+    url = _sqlite(tmp_path) if request.param == "sqlite" else request.getfixturevalue("pg_schema_url")
+    store = Store(url)
     yield store
     store.dispose()
-    with admin.engine.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def test_migrations_reach_metadata(store: Store) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,8 +19,6 @@ from tuneloop.monitor.retrain import Evidence, decide, monitor_run
 from tuneloop.project import Project
 from tuneloop.registry import alias_target
 from tuneloop.store import RetrainDecisionRecord, Store
-
-PG_URL = os.environ.get("TUNELOOP_TEST_PG_URL")
 
 PROJECT = """
 project: {{name: tiny, scope: {{allowed_topics: [orders, returns]}}}}
@@ -131,20 +128,12 @@ def _contend(url: str, barrier, results) -> None:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def test_only_one_of_several_processes_gets_the_lock(backend: str, tmp_path: Path) -> None:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'state.db'}"
-    else:
-        if not PG_URL:
-            pytest.skip("no PostgreSQL server (set TUNELOOP_TEST_PG_URL)")
-        import uuid
-
-        from sqlalchemy import text
-
-        schema = f"t_{uuid.uuid4().hex[:10]}"
-        with Store(PG_URL).engine.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+def test_only_one_of_several_processes_gets_the_lock(backend: str, tmp_path: Path, request) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'state.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("pg_schema_url")
+    )
     Store(url).migrate()
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(4), context.Queue()

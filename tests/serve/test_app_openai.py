@@ -177,7 +177,7 @@ def test_feedback_attaches_to_a_logged_response(served: Served, project: Project
 def test_every_answered_request_is_in_the_log_with_its_version_and_key(served: Served, secret: str) -> None:
     client = served.client(secret)
     ids = {ask(client, f"question {i}", model=f"proj:{1 + i % 2}").id for i in range(6)}
-    ids |= {[chunk.id for chunk in ask(client, "streamed", stream=True)][0]}
+    ids |= {[chunk.id for chunk in ask(client, "streamed", stream=True)].pop()}
     # A stream's row is queued after its last chunk is sent, so the client can be a moment ahead.
     wait_until(lambda: ids <= {row.id for row in served.logged()})
     rows = {row.id: row for row in served.logged()}

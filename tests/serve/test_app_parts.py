@@ -3,14 +3,12 @@ names), the request log writer (batches, flush, close, PII redaction, PostgreSQL
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from apphelpers import register_versions
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from tuneloop.config.serve import CanaryRule, ServeSection
 from tuneloop.errors import InvalidInput, NotFound
@@ -166,29 +164,17 @@ def test_request_log_redacts_pii_when_told(project: Project) -> None:
     assert "[EMAIL]" in str(row.request)
 
 
-PG_URL = os.environ.get("TUNELOOP_TEST_PG_URL")
-
-
 @pytest.fixture
-def pg_project(project_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Project]:
-    if not PG_URL:
-        pytest.skip("no PostgreSQL server (set TUNELOOP_TEST_PG_URL; .ci/run starts one)")
-    from tuneloop.store import Store
-
-    schema = f"t_{uuid.uuid4().hex[:10]}"
-    admin = Store(PG_URL)
-    with admin.engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    monkeypatch.setenv("TUNELOOP_DB_URL", f"{PG_URL}?options=-csearch_path%3D{schema}")
+def pg_project(
+    project_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_schema_url: str
+) -> Iterator[Project]:
+    monkeypatch.setenv("TUNELOOP_DB_URL", pg_schema_url)
     project = Project.open()
     register_versions(project, tmp_path / "weights", count=1)
     try:
         yield project
     finally:
         project.store.dispose()
-        with admin.engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.mark.postgres
