@@ -203,3 +203,28 @@ def test_the_daemon_survives_a_failed_round_and_stops_on_sigterm(tmp_path: Path)
     assert (
         stderr.count("monitor run failed") >= 2 and "empty@production" in stderr and "Traceback" not in stderr
     )
+
+
+def test_a_retraining_killed_mid_run_is_resumed_by_the_next_run(served: Project, monkeypatch) -> None:
+    import functools
+
+    import tuneloop.train
+    from tuneloop.store import MonitorLockRecord
+    from tuneloop.train.training_loop import SimulatedCrash
+
+    plain = tuneloop.train.TrainRequest
+    monkeypatch.setattr(tuneloop.train, "TrainRequest", functools.partial(plain, crash_after_step=2))
+    with pytest.raises(SimulatedCrash):
+        monitor_run(served)
+    [crashed] = [d for d in _decisions(served) if d.status == "running"]
+    with served.store.session() as session:  # kill -9 leaves the lock row of a process that is gone
+        session.add(
+            MonitorLockRecord(name="retrain:tiny", holder=f"{__import__('socket').gethostname()}:999999")
+        )
+    monkeypatch.setattr(tuneloop.train, "TrainRequest", plain)
+    resumed = monitor_run(served)
+    assert resumed.decision_id == crashed.id and resumed.run_name == crashed.run_name
+    assert resumed.status == "completed" and resumed.candidate == "tiny:2"
+    assert _decisions(served)[-1].status == "completed" or crashed.id in {
+        d.id for d in _decisions(served) if d.status == "completed"
+    }

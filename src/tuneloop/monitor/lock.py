@@ -4,7 +4,8 @@ never retrain the same model at once.
 Acquiring inserts a row keyed by the lock's name in its own transaction: the primary key makes exactly
 one of several concurrent inserts succeed, on SQLite and PostgreSQL alike, with no server-specific
 locking. A holder that died leaves its row; a row older than the policy's ``lock_timeout`` is taken
-over (deleted and inserted again in one transaction, so two takers cannot both win).
+over (deleted and inserted again in one transaction, so two takers cannot both win), and so is a row
+whose holder was a process on this host that no longer exists (a ``kill -9`` mid-retraining).
 """
 
 from __future__ import annotations
@@ -26,6 +27,22 @@ def holder_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def holder_is_dead(holder: str) -> bool:
+    """True when ``holder`` is a process of this host that no longer runs (killed, crashed): its lock
+    can be taken over at once instead of after ``lock_timeout``. Holders on other hosts cannot be
+    checked from here and count as alive."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # it exists, under another user
+    return False
+
+
 def try_acquire(
     project: Project, name: str, *, stale_after: timedelta, now: datetime | None = None
 ) -> str | None:
@@ -44,7 +61,7 @@ def try_acquire(
         acquired = (
             current.acquired_at if current.acquired_at.tzinfo else current.acquired_at.replace(tzinfo=UTC)
         )
-        if now - acquired < stale_after:
+        if now - acquired < stale_after and not holder_is_dead(current.holder):
             return current.holder
         holder, stamp = current.holder, current.acquired_at
     # Abandoned: delete exactly the row we saw (same holder and time) and insert ours; a concurrent

@@ -13,10 +13,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tuneloop.data.records import Record
+from tuneloop.errors import CheckFailed
 from tuneloop.monitor.alerts import alert
 from tuneloop.progress import SILENT, Progress
 from tuneloop.project import Project
 from tuneloop.registry import ModelVersionInfo, get_model_version
+from tuneloop.train.training_loop import SimulatedCrash
 
 if TYPE_CHECKING:
     from tuneloop.monitor.retrain import RetrainDecision
@@ -61,6 +63,8 @@ def retrain(
         decision.alerts.append(alert("retrain_finished", decision.model, {"candidate": candidate.reference,
                                      "promoted": decision.outcome.get("promoted", False)},
                                      webhook_url=policy.webhook_url))  # fmt: skip
+    except SimulatedCrash:
+        raise  # tests: like kill -9, the decision stays "running" for the next run to resume
     except Exception as exc:
         decision.status = "failed"
         decision.outcome["error"] = f"{type(exc).__name__}: {exc}"
@@ -73,16 +77,18 @@ def retrain(
 def _train(
     project: Project, decision: RetrainDecision, records: list[Record], resuming: bool, progress: Progress
 ) -> ModelVersionInfo:
-    from tuneloop.errors import CheckFailed
     from tuneloop.train import TrainRequest, train
 
     run_name = decision.run_name or f"retrain-{decision.decision_id}"
-    tag = f"retrain decision {decision.decision_id}"
-    request = (
-        TrainRequest(resume=run_name)
-        if resuming
-        else TrainRequest(records=records, run_name=run_name, tag=tag)
-    )
+    if resuming:
+        # The resumed run must see exactly the data it started on (resume checks its fingerprint), not
+        # today's curated set: the records of the dataset version the run recorded.
+        records = _records_of_run(project, run_name)
+        request = TrainRequest(records=records, resume=run_name)
+    else:
+        request = TrainRequest(
+            records=records, run_name=run_name, tag=f"retrain decision {decision.decision_id}"
+        )
     result = train(project, request, progress=progress)
     decision.outcome["training"] = {
         "status": result.status,
@@ -92,6 +98,18 @@ def _train(
     if result.status != "completed" or result.model_version is None:
         raise CheckFailed("retrain_incomplete", f"the retraining run {result.run_name} ended {result.status}")
     return get_model_version(project, result.model_version)
+
+
+def _records_of_run(project: Project, run_name: str) -> list[Record]:
+    from tuneloop.data.versions import get_dataset_version, load_dataset_version_records
+    from tuneloop.train import get_run
+
+    dataset_id = get_run(project, run_name, with_metrics=False).dataset_version_id
+    if dataset_id is None:
+        raise CheckFailed(
+            "retrain_not_resumable", f"run {run_name} recorded no dataset version to resume with"
+        )
+    return load_dataset_version_records(project, get_dataset_version(project, str(dataset_id)))
 
 
 def _gates(
