@@ -120,10 +120,14 @@ def main() -> None:
     real = tuneloop("monitor", "run")
     print(f"4. policy: {real['action']} in {time.perf_counter() - started:.0f} s: candidate {real['candidate']}, "
           f"status {real['status']}, gates {json.dumps(real['outcome'].get('gates'))}, promoted {real['outcome'].get('promoted')}")  # fmt: skip
-    shown = tuneloop("registry", "show", real["candidate"]) if real.get("candidate") else {}
-    print(
-        f"   lineage of {real.get('candidate')}: dataset version {shown.get('lineage', {}).get('dataset_version_id', '?')}"
-    )
+    dataset = real["outcome"].get("dataset", {})
+    print(f"   retraining data: dataset version {dataset.get('version')} ({dataset.get('records')} examples, "
+          f"data gate passed: {dataset.get('gate_passed')}) from {'; '.join(dataset.get('from', []))}")  # fmt: skip
+    if real.get("candidate"):
+        lineage = tuneloop("registry", "show", real["candidate"])["version"]["version"]["lineage"]
+        print(
+            f"   lineage of {real['candidate']}: run {lineage['run']}, dataset version {lineage['dataset_version_id']}"
+        )
 
 
 def wait_until_ready(base: str, key: str) -> None:

@@ -150,7 +150,7 @@ def build_app() -> typer.Typer:
     """Build the typer app from :data:`VERBS`."""
     app = typer.Typer(
         name="tuneloop",
-        help="Self-hosted LLM fine-tuning lifecycle: decide, data, train, evaluate, red-team.",
+        help="Self-hosted LLM fine-tuning lifecycle: decide, data, train, evaluate, red-team, deploy, serve, monitor and retrain.",
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,

@@ -100,11 +100,39 @@ def test_dry_run_then_real_run_retrains_gates_and_promotes(served: Project) -> N
     assert record.status == "completed" and record.candidate_version_id is not None and record.finished_at
     from tuneloop.data.versions import get_dataset_version, load_dataset_version_records
 
-    records = load_dataset_version_records(served, get_dataset_version(served, str(real.dataset_version_id)))
+    dataset = get_dataset_version(served, str(real.dataset_version_id))
+    assert dataset.name == f"retrain-tiny-{real.decision_id}" and dataset.gate_passed is True
+    assert dataset.report_json_sha256 and real.outcome["dataset"]["gate_passed"] is True
+    assert dataset.source_files == real.outcome["dataset"]["from"]
+    assert dataset.source_files[0].startswith("dataset 1 (") and "2 curated" in dataset.source_files[1]
+    records = load_dataset_version_records(served, dataset)
     assert len(records) == 12  # 10 earlier examples + 2 curated corrections
     assert {r.source.file for r in records} >= {"request_log/chatcmpl-r-0", "request_log/chatcmpl-r-1"}
     again = monitor_run(served)  # the corrections are now in tiny:2's training data
     assert again.action == "none" and again.conditions[0].value == 0
+
+
+def test_curated_data_that_fails_the_data_gate_stops_the_retraining(served: Project, caplog) -> None:
+    from tests.monitor.monitorhelpers import give_feedback
+
+    from tuneloop.errors import CheckFailed
+    from tuneloop.train import list_runs
+
+    config = served.root / "tuneloop.yaml"
+    config.write_text(config.read_text().replace("embeddings: {enabled: false}",
+                                                 "embeddings: {enabled: false}\n  overlength: fail"))  # fmt: skip
+    project = Project.open(served.root)
+    rambling = " ".join(f"step {i}: keep the receipt and the box." for i in range(120))
+    give_feedback(project, "chatcmpl-r-2", rating=1, corrected=rambling)
+    runs_before = len(list_runs(project))
+    with pytest.raises(CheckFailed, match="failed the data gate: tokens: 1 examples exceed 256 tokens"):
+        monitor_run(project)
+    record = _decisions(project)[-1]
+    assert record.status == "failed" and record.candidate_version_id is None
+    assert record.outcome["dataset"]["gate_passed"] is False and record.dataset_version_id is not None
+    assert len(list_runs(project)) == runs_before  # nothing was trained on data that failed its gate
+    assert alias_target(project, "tiny", "production").version == 1
+    assert "retrain_failed" in caplog.text
 
 
 def test_a_held_lock_stops_a_second_retraining(served: Project) -> None:

@@ -131,15 +131,19 @@ EngineRun = Callable[..., Any]
 
 @pytest.fixture
 def engine_run() -> EngineRun:
-    """``engine_run(scenario, **engine_settings)``: start a LocalEngine (fp32, no autocast), await
+    """``engine_run(scenario, [engine_type], **engine_settings)``: start a LocalEngine (fp32, no autocast), await
     ``scenario(engine)`` on a fresh event loop, always stop the engine; returns the scenario's value."""
     from tuneloop.serve.engine import LocalEngine
 
-    def run(scenario: Callable[[LocalEngine], Awaitable[T]], **settings: Any) -> T:
+    def run(
+        scenario: Callable[[LocalEngine], Awaitable[T]],
+        engine_type: type[LocalEngine] = LocalEngine,
+        **settings: Any,
+    ) -> T:
         options = {"max_queue": 16, "max_batch_size": 8, "batch_wait_ms": 50, "autocast": False} | settings
 
         async def main() -> T:
-            engine = LocalEngine(**options)
+            engine = engine_type(**options)
             await engine.start()
             try:
                 return await scenario(engine)

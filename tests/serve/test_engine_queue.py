@@ -18,16 +18,30 @@ def chat(text: str) -> Prompt:
     return Prompt(messages=({"role": "user", "content": text},))
 
 
-class GatedPool(ModelPool):
-    """Holds the worker before its first batch until the test opens the gate."""
+GATE = threading.Event()
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.gate = threading.Event()
+
+class GatedEngine(LocalEngine):
+    """Its worker takes no request off the queue until the test opens ``GATE``: requests stay queued."""
+
+    def _next_batch(self):  # type: ignore[no-untyped-def]
+        GATE.wait(timeout=60)
+        return super()._next_batch()
+
+
+class GatedPool(ModelPool):
+    """Holds the worker after it has formed its first batch, as a slow model load does."""
 
     def get(self, target: Target) -> PooledModel:
-        self.gate.wait(timeout=60)
+        GATE.wait(timeout=60)
         return super().get(target)
+
+
+@pytest.fixture(autouse=True)
+def closed_gate():
+    GATE.clear()
+    yield
+    GATE.set()
 
 
 async def settle() -> None:
@@ -38,24 +52,20 @@ async def settle() -> None:
 
 def test_a_full_queue_refuses_at_once(engine_models, engine_run) -> None:
     target = engine_models.v1
-    pool = GatedPool()
 
     async def scenario(engine: LocalEngine):
-        try:
-            tasks = [asyncio.create_task(engine.generate(target, chat(p), GREEDY)) for p in ("a", "b")]
-            await settle()
-            assert engine.queue_depth == 2
-            with pytest.raises(QueueFull) as full:
-                await engine.generate(target, chat("c"), GREEDY)
-            with pytest.raises(QueueFull):
-                await anext(engine.stream(target, chat("c"), GREEDY, StreamResult()))
-            pool.gate.set()
-            done = await asyncio.gather(*tasks)
-            return full.value.retry_after_s, done, engine.queue_depth
-        finally:
-            pool.gate.set()
+        tasks = [asyncio.create_task(engine.generate(target, chat(p), GREEDY)) for p in ("a", "b")]
+        await settle()
+        assert engine.queue_depth == 2
+        with pytest.raises(QueueFull) as full:
+            await engine.generate(target, chat("c"), GREEDY)
+        with pytest.raises(QueueFull):
+            await anext(engine.stream(target, chat("c"), GREEDY, StreamResult()))
+        GATE.set()
+        done = await asyncio.gather(*tasks)
+        return full.value.retry_after_s, done, engine.queue_depth
 
-    retry_after, done, depth = engine_run(scenario, max_queue=2, pool=pool)
+    retry_after, done, depth = engine_run(scenario, GatedEngine, max_queue=2)
     assert retry_after >= 1
     assert all(c.choices[0].finish_reason in ("stop", "length") for c in done)
     assert depth == 0
@@ -63,32 +73,52 @@ def test_a_full_queue_refuses_at_once(engine_models, engine_run) -> None:
 
 def test_cancelling_a_queued_request_frees_its_slot_and_spares_the_others(engine_models, engine_run) -> None:
     target = engine_models.v1
-    pool = GatedPool()
     prompts = ["hi", "2+2?", "ok", "where is my parcel"]
 
     async def scenario(engine: LocalEngine):
-        try:
-            tasks = [asyncio.create_task(engine.generate(target, chat(p), GREEDY)) for p in prompts[:3]]
-            await settle()
-            tasks[1].cancel()
-            await settle()
-            depth_after_cancel = engine.queue_depth
-            tasks.append(asyncio.create_task(engine.generate(target, chat(prompts[3]), GREEDY)))
-            await settle()
-            pool.gate.set()
-            results = await asyncio.gather(*tasks, return_exceptions=True)
-            rows = engine.stats()["rows"]
-            alone = [await engine.generate(target, chat(p), GREEDY) for p in prompts]
-            return depth_after_cancel, results, rows, alone
-        finally:
-            pool.gate.set()
+        tasks = [asyncio.create_task(engine.generate(target, chat(p), GREEDY)) for p in prompts[:3]]
+        await settle()
+        tasks[1].cancel()
+        await settle()
+        depth_after_cancel = engine.queue_depth
+        tasks.append(asyncio.create_task(engine.generate(target, chat(prompts[3]), GREEDY)))
+        await settle()
+        GATE.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        rows = engine.stats()["rows"]
+        alone = [await engine.generate(target, chat(p), GREEDY) for p in prompts]
+        return depth_after_cancel, results, rows, alone
 
-    depth_after_cancel, results, rows, alone = engine_run(scenario, max_queue=3, pool=pool)
+    depth_after_cancel, results, rows, alone = engine_run(scenario, GatedEngine, max_queue=3)
     assert depth_after_cancel == 2
     assert isinstance(results[1], asyncio.CancelledError)
     assert rows == 3  # the cancelled request never ran
     kept = [0, 2, 3]
     assert [results[i].choices[0].text for i in kept] == [alone[i].choices[0].text for i in kept]
+
+
+def test_a_request_cancelled_while_its_batch_waits_for_the_model_never_runs(
+    engine_models, engine_run
+) -> None:
+    target = engine_models.v1
+    prompts = ["hi", "2+2?", "ok"]
+
+    async def scenario(engine: LocalEngine):
+        tasks = [asyncio.create_task(engine.generate(target, chat(p), GREEDY)) for p in prompts]
+        await asyncio.sleep(0.3)  # the worker has formed its batch and waits in the model pool
+        tasks[1].cancel()
+        await settle()
+        GATE.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        stats = engine.stats()
+        alone = [await engine.generate(target, chat(p), GREEDY) for p in prompts]
+        return results, stats, alone, engine.queue_depth
+
+    results, stats, alone, depth = engine_run(scenario, pool=GatedPool(), batch_wait_ms=100)
+    assert isinstance(results[1], asyncio.CancelledError)
+    assert stats["rows"] == 2  # the cancelled request was dropped before the batch ran
+    assert [results[i].choices[0].text for i in (0, 2)] == [alone[i].choices[0].text for i in (0, 2)]
+    assert depth == 0
 
 
 def test_closing_a_stream_leaves_its_batch_neighbour_intact(engine_models, engine_run) -> None:
@@ -154,24 +184,23 @@ def test_stop_drains_running_and_queued_requests(engine_models, engine_run) -> N
     assert not ready and depth == 0
 
 
-def test_stop_fails_what_outlives_the_drain_timeout(engine_models, engine_run) -> None:
+@pytest.mark.parametrize("held", ["queued", "in a batch waiting for the model"])
+def test_stop_fails_what_outlives_the_drain_timeout(engine_models, engine_run, held: str) -> None:
     target = engine_models.v1
-    pool = GatedPool()
+    gated: dict = {"engine_type": GatedEngine} if held == "queued" else {"pool": GatedPool()}
 
     async def scenario(engine: LocalEngine):
-        try:
-            tasks = [asyncio.create_task(engine.generate(target, chat(p), GREEDY)) for p in ("a", "b")]
-            await settle()
-            stopping = asyncio.create_task(engine.stop(drain_timeout_s=0))
-            results = await asyncio.gather(*tasks, return_exceptions=True)
-        finally:
-            pool.gate.set()
+        tasks = [asyncio.create_task(engine.generate(target, chat(p), GREEDY)) for p in ("a", "b")]
+        await asyncio.sleep(0.3)
+        stopping = asyncio.create_task(engine.stop(drain_timeout_s=0))
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        GATE.set()
         await stopping
-        return results, engine.queue_depth
+        return results, engine.queue_depth, engine.stats()["rows"]
 
-    results, depth = engine_run(scenario, pool=pool)
+    results, depth, rows = engine_run(scenario, **gated)
     assert all(isinstance(r, BackendError) and r.status == 503 for r in results)
-    assert depth == 0
+    assert depth == 0 and rows == 0
 
 
 def test_requests_before_start_are_refused(engine_models) -> None:

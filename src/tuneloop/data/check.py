@@ -153,9 +153,13 @@ def check_dataset(
     estimate_time: bool = False,
     name: str | None = None,
     report_path: Path | None = None,
+    loaded: LoadedDataset | None = None,
     progress: Progress = SILENT,
 ) -> DataCheckResult:
-    """Check a dataset (see the module docstring); raises ``DataInvalid`` when the data is invalid."""
+    """Check a dataset (see the module docstring); raises ``DataInvalid`` when the data is invalid.
+
+    ``loaded`` checks records already in memory (:func:`~tuneloop.data.load.loaded_from_records`)
+    instead of reading ``paths``."""
     settings = settings or config_of(project).data
     tags = tag_fields if tag_fields is not None else settings.tag_fields
     model_dir: Path | None = None
@@ -188,7 +192,8 @@ def check_dataset(
         "chunk_tokens": settings.chunk_tokens,
         "count_tokens": count_tokens,
     }
-    loaded = load_dataset(paths, **load_kwargs)
+    if loaded is None:
+        loaded = load_dataset(paths, **load_kwargs)
     resolve()
     held = load_dataset(holdout, **load_kwargs) if holdout else None
     production = None

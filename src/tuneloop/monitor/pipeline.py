@@ -35,7 +35,7 @@ def retrain(
     progress: Progress = SILENT,
 ) -> None:
     """Run the pipeline for ``decision`` (recorded as ``running``); ends ``completed`` or ``failed``."""
-    from tuneloop.monitor.retrain import _training_records, update_decision
+    from tuneloop.monitor.retrain import update_decision
 
     policy = project.config.monitor.retrain
     resuming = decision.run_name is not None
@@ -46,11 +46,11 @@ def retrain(
                                  "run": decision.run_name, "resuming": resuming, "new_examples": len(curated)},
                                  webhook_url=policy.webhook_url))  # fmt: skip
     try:
-        candidate = _train(
-            project, decision, [*_training_records(project, serving), *curated], resuming, progress
-        )
+        if decision.dataset_version_id is None:  # a resumed retraining keeps the data it started with
+            decision.dataset_version_id = _dataset(project, decision, serving, curated, progress)
+            update_decision(project, decision)
+        candidate = _train(project, decision, decision.dataset_version_id, resuming, progress)
         decision.candidate = candidate.reference
-        decision.dataset_version_id = candidate.lineage.get("dataset_version_id")
         update_decision(project, decision)
         passed = _gates(project, decision, candidate, progress)
         if passed and policy.promote != "none":
@@ -74,20 +74,63 @@ def retrain(
         raise
 
 
+def _dataset(
+    project: Project,
+    decision: RetrainDecision,
+    serving: ModelVersionInfo,
+    curated: list[Record],
+    progress: Progress,
+) -> int:
+    """The serving version's training data plus the curated examples, checked by the data stage and
+    registered as a dataset version (named after the decision); a failed data gate stops the retraining."""
+    from tuneloop.data.check import check_dataset
+    from tuneloop.data.load import loaded_from_records
+    from tuneloop.data.versions import get_dataset_version, load_dataset_version_records
+
+    parts = []
+    trained_id = serving.lineage.get("dataset_version_id")
+    if trained_id is not None:
+        trained = get_dataset_version(project, str(trained_id))
+        label = f"dataset {trained.id} ({trained.name}, {serving.reference}'s training data)"
+        parts.append((label, load_dataset_version_records(project, trained)))
+    parts.append((f"{len(curated)} curated production examples (request_log)", curated))
+    config = project.config
+    result = check_dataset(
+        project,
+        [],
+        loaded=loaded_from_records(parts),
+        holdout=[project.resolve_path(p) for p in config.data.holdout] or None,
+        name=f"retrain-{serving.name}-{decision.decision_id}",
+        progress=progress,
+    )
+    version = result.dataset_version
+    assert version is not None  # registered: the check ran with a project
+    errors = [f"{f.check}: {f.message}" for f in result.findings if f.severity == "error"]
+    decision.outcome["dataset"] = {"version": version.id, "records": version.num_records,
+                                   "from": [label for label, _ in parts], "gate_passed": result.gate_passed,
+                                   "errors": errors}  # fmt: skip
+    if not result.gate_passed:
+        decision.dataset_version_id = version.id
+        raise CheckFailed(
+            "retrain_data_gate_failed",
+            f"the retraining data (dataset version {version.id}) failed the data gate: {'; '.join(errors)}. "
+            f"See `tuneloop data show {version.id}`; fix the curated examples or train by hand with --force",
+        )
+    return version.id
+
+
 def _train(
-    project: Project, decision: RetrainDecision, records: list[Record], resuming: bool, progress: Progress
+    project: Project, decision: RetrainDecision, dataset_id: int, resuming: bool, progress: Progress
 ) -> ModelVersionInfo:
     from tuneloop.train import TrainRequest, train
 
     run_name = decision.run_name or f"retrain-{decision.decision_id}"
-    if resuming:
-        # The resumed run must see exactly the data it started on (resume checks its fingerprint), not
-        # today's curated set: the records of the dataset version the run recorded.
-        records = _records_of_run(project, run_name)
-        request = TrainRequest(records=records, resume=run_name)
+    data = str(dataset_id)
+    if resuming and _run_exists(project, run_name):
+        request = TrainRequest(dataset_version=data, resume=run_name)
     else:
         request = TrainRequest(
-            records=records, run_name=run_name, tag=f"retrain decision {decision.decision_id}"
+            dataset_version=data, run_name=run_name, tag=f"retrain decision {decision.decision_id}"
         )
     result = train(project, request, progress=progress)
     decision.outcome["training"] = {
@@ -100,16 +143,15 @@ def _train(
     return get_model_version(project, result.model_version)
 
 
-def _records_of_run(project: Project, run_name: str) -> list[Record]:
-    from tuneloop.data.versions import get_dataset_version, load_dataset_version_records
+def _run_exists(project: Project, run_name: str) -> bool:
+    from tuneloop.errors import NotFound
     from tuneloop.train import get_run
 
-    dataset_id = get_run(project, run_name, with_metrics=False).dataset_version_id
-    if dataset_id is None:
-        raise CheckFailed(
-            "retrain_not_resumable", f"run {run_name} recorded no dataset version to resume with"
-        )
-    return load_dataset_version_records(project, get_dataset_version(project, str(dataset_id)))
+    try:
+        get_run(project, run_name, with_metrics=False)
+    except NotFound:
+        return False
+    return True
 
 
 def _gates(

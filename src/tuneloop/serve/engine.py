@@ -95,9 +95,11 @@ class _Request:
             if self.resolved:
                 return
             self.resolved = True
+        # Free the slot before the consumer can see the outcome, so a caller that has its answer
+        # never observes its own request still counted in the queue.
+        self.release(self)
         if outcome is not None:
             self.post(outcome)
-        self.release(self)
 
 
 @dataclass(eq=False)
@@ -321,19 +323,25 @@ class LocalEngine:
                         self._pending.remove(request)
                         batch.append(request)
                         rows += request.sampling.n
+                # Visible to a shutdown while the batch waits for company (the wait releases the lock).
+                self._running = frozenset(batch)
                 remaining = deadline - time.monotonic()
                 if rows >= self._max_batch_size or remaining <= 0 or self._closing:
                     break
                 self._cond.wait(remaining)
-            self._running = frozenset(batch)
             return batch
 
     def _run_batch(self, batch: list[_Request]) -> None:
         from tuneloop.serve.streaming import run_batch
 
         assert self._pool is not None
-        pooled = self._pool.get(batch[0].target)
-        run_batch(pooled, batch, self._make_row, self.counters, autocast=self._autocast)
+        pooled = self._pool.get(batch[0].target)  # may load a model: requests can be cancelled meanwhile
+        live = [request for request in batch if not request.cancelled]
+        for request in batch:
+            if request.cancelled:
+                request.resolve(None)
+        if live:
+            run_batch(pooled, live, self._make_row, self.counters, autocast=self._autocast)
 
     def stats(self) -> dict[str, float]:
         """Counters for metrics and benchmarks."""

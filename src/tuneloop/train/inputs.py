@@ -36,6 +36,8 @@ class TrainRequest:
     """Holdout files instead of ``data.holdout`` (eval loss during training)."""
     records: list[Any] | None = None
     """Canonical records to train on directly (programmatic use; registered as a dataset version)."""
+    dataset_version: str | None = None
+    """A registered dataset version (id, digest prefix or name) to train on: its exact snapshot."""
     holdout_records: list[Any] | None = None
     parent: str | None = None
     """Continue from this registered version (``name:3``), overriding ``train.parent``."""
@@ -203,6 +205,12 @@ def load_training_data(
 
     config = project.config
     holdout_paths = [project.resolve_path(p) for p in files_or_config(request.holdout, config.data.holdout)]
+
+    def _holdout() -> list[Any]:
+        if not holdout_paths:
+            return []
+        return load_records(holdout_paths, format=config.data.format, tag_fields=config.data.tag_fields)
+
     if request.records is not None:
         records = list(request.records)
         version_id = main["version"] if main else None
@@ -213,6 +221,8 @@ def load_training_data(
             version_id = info.id
         holdout = list(request.holdout_records or [])
         return TrainingData(records, holdout, version_id, dataset_digest(records), [], None)
+    if request.dataset_version is not None:
+        return _registered_version(project, request.dataset_version, _holdout(), request)
     paths = [project.resolve_path(p) for p in files_or_config(request.data, config.data.train)]
     if not paths:
         raise InvalidInput(
@@ -220,11 +230,7 @@ def load_training_data(
             "no training data: set data.train in tuneloop.yaml or pass --data FILE",
             Location(field="data.train"),
         )
-    holdout = (
-        load_records(holdout_paths, format=config.data.format, tag_fields=config.data.tag_fields)
-        if holdout_paths
-        else []
-    )
+    holdout = _holdout()
     if len(paths) == 1 and not paths[0].exists() and request.data:
         return _registered_version(project, str(request.data[0]), holdout, request)
     if main is not None:

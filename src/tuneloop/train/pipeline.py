@@ -373,7 +373,9 @@ def _request_for_resume(request: TrainRequest, info: run_records.RunInfo) -> Tra
     """The resumed run's own inputs (data files, parent, name) win over the current config."""
     stored = info.config
     request.run_name = info.name
-    if request.records is None and stored.get("data_files"):
+    if stored.get("dataset_version"):
+        request.dataset_version = stored["dataset_version"]
+    elif request.records is None and stored.get("data_files"):
         request.data = [Path(p) for p in stored["data_files"]]
     if request.holdout_records is None and stored.get("holdout_files") is not None:
         request.holdout = [Path(p) for p in stored["holdout_files"]]

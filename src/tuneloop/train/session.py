@@ -128,6 +128,7 @@ def _open_run(inputs: RunInputs, environment: dict[str, Any]) -> run_records.Run
             "settings": settings.to_dict(),
             "dataset_digest": data.dataset_digest,
             "data_files": data.source_files,
+            "dataset_version": request.dataset_version,
             "holdout_files": [str(project.resolve_path(p)) for p in holdout],
             "register_as": register_as,
             "tag": request.tag,
