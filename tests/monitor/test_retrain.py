@@ -125,7 +125,7 @@ def test_curated_data_that_fails_the_data_gate_stops_the_retraining(served: Proj
     rambling = " ".join(f"step {i}: keep the receipt and the box." for i in range(120))
     give_feedback(project, "chatcmpl-r-2", rating=1, corrected=rambling)
     runs_before = len(list_runs(project))
-    with pytest.raises(CheckFailed, match="failed the data gate: tokens: 1 examples exceed 256 tokens"):
+    with pytest.raises(CheckFailed, match="failed the data gate: tokens: 1 example exceeds 256 tokens"):
         monitor_run(project)
     record = _decisions(project)[-1]
     assert record.status == "failed" and record.candidate_version_id is None

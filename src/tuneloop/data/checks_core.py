@@ -134,7 +134,7 @@ def tokens(ctx: CheckContext) -> None:
             else "data.overlength is 'fail'"
         )
         ctx.add("tokens", "over_max_length", "error" if ctx.settings.overlength == "fail" else "warning",
-                f"{len(over)} examples exceed {ctx.max_length} tokens ({lost} assistant tokens past the limit, "
+                f"{len(over)} {'example exceeds' if len(over) == 1 else 'examples exceed'} {ctx.max_length} tokens ({lost} assistant tokens past the limit, "
                 f"{broken} lose their final answer); {action}", count=len(over), items=summary["overlength_examples"])  # fmt: skip
     _control_tokens(ctx)
 
