@@ -16,11 +16,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tuneloop.store.table_base import Base, utcnow
 
 
-class DriftWindowRecord(Base):
-    """The drift check of one window of production traffic for one model segment."""
-
-    __tablename__ = "drift_windows"
-    __table_args__ = (Index("ix_drift_windows_segment", "model_name", "alias"),)
+class _SegmentWindow:
+    """The columns a check of one window of one model segment's traffic has (drift, online quality)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -31,6 +28,16 @@ class DriftWindowRecord(Base):
     """The exact version whose traffic was checked, when the window has one."""
     window_start: Mapped[datetime | None] = mapped_column()
     window_end: Mapped[datetime | None] = mapped_column()
+    report_json_sha256: Mapped[str | None] = mapped_column(String(64))
+    report_html_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class DriftWindowRecord(_SegmentWindow, Base):
+    """The drift check of one window of production traffic for one model segment."""
+
+    __tablename__ = "drift_windows"
+    __table_args__ = (Index("ix_drift_windows_segment", "model_name", "alias"),)
+
     source: Mapped[str] = mapped_column(Text)
     """Where production came from: ``request log`` or the file given."""
     reference: Mapped[str] = mapped_column(Text)
@@ -46,32 +53,20 @@ class DriftWindowRecord(Base):
     """The segment's drift state after this window (stable, drifting, sustained, recovering)."""
     state_detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    report_json_sha256: Mapped[str | None] = mapped_column(String(64))
-    report_html_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
-class OnlineEvaluationRecord(Base):
+class OnlineEvaluationRecord(_SegmentWindow, Base):
     """Reference-free scores of a sample of one window's logged answers, per model version."""
 
     __tablename__ = "online_evaluations"
     __table_args__ = (Index("ix_online_evaluations_segment", "model_name", "alias"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    model_name: Mapped[str] = mapped_column(String(500))
-    alias: Mapped[str | None] = mapped_column(String(100))
-    model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
-    model_reference: Mapped[str | None] = mapped_column(String(500))
-    window_start: Mapped[datetime | None] = mapped_column()
-    window_end: Mapped[datetime | None] = mapped_column()
     n_logged: Mapped[int] = mapped_column(Integer)
     n_scored: Mapped[int] = mapped_column(Integer)
     scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     """Per metric: mean, standard deviation, count, direction, and the per-response values."""
     alerts: Mapped[list[Any]] = mapped_column(JSON, default=list)
     """The metrics that dropped, with baseline, current value, difference and p-value."""
-    report_json_sha256: Mapped[str | None] = mapped_column(String(64))
-    report_html_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class RetrainDecisionRecord(Base):
