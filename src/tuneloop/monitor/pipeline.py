@@ -47,9 +47,9 @@ def retrain(
                                  webhook_url=policy.webhook_url))  # fmt: skip
     try:
         if decision.dataset_version_id is None:  # a resumed retraining keeps the data it started with
-            decision.dataset_version_id = _dataset(project, decision, serving, curated, progress)
+            _dataset(project, decision, serving, curated, progress)
             update_decision(project, decision)
-        candidate = _train(project, decision, decision.dataset_version_id, resuming, progress)
+        candidate = _train(project, decision, resuming, progress)
         decision.candidate = candidate.reference
         update_decision(project, decision)
         passed = _gates(project, decision, candidate, progress)
@@ -80,9 +80,10 @@ def _dataset(
     serving: ModelVersionInfo,
     curated: list[Record],
     progress: Progress,
-) -> int:
+) -> None:
     """The serving version's training data plus the curated examples, checked by the data stage and
-    registered as a dataset version (named after the decision); a failed data gate stops the retraining."""
+    registered as the decision's dataset version (named after it); a failed data gate stops the
+    retraining."""
     from tuneloop.data.check import check_dataset
     from tuneloop.data.load import loaded_from_records
     from tuneloop.data.versions import get_dataset_version, load_dataset_version_records
@@ -106,26 +107,26 @@ def _dataset(
     version = result.dataset_version
     assert version is not None  # registered: the check ran with a project
     errors = [f"{f.check}: {f.message}" for f in result.findings if f.severity == "error"]
+    decision.dataset_version_id = version.id
     decision.outcome["dataset"] = {"version": version.id, "records": version.num_records,
                                    "from": [label for label, _ in parts], "gate_passed": result.gate_passed,
                                    "errors": errors}  # fmt: skip
     if not result.gate_passed:
-        decision.dataset_version_id = version.id
         raise CheckFailed(
             "retrain_data_gate_failed",
             f"the retraining data (dataset version {version.id}) failed the data gate: {'; '.join(errors)}. "
             f"See `tuneloop data show {version.id}`; fix the curated examples or train by hand with --force",
         )
-    return version.id
 
 
 def _train(
-    project: Project, decision: RetrainDecision, dataset_id: int, resuming: bool, progress: Progress
+    project: Project, decision: RetrainDecision, resuming: bool, progress: Progress
 ) -> ModelVersionInfo:
+    """Train on the decision's dataset version (resuming its run when one was started)."""
     from tuneloop.train import TrainRequest, train
 
     run_name = decision.run_name or f"retrain-{decision.decision_id}"
-    data = str(dataset_id)
+    data = str(decision.dataset_version_id)
     if resuming and _run_exists(project, run_name):
         request = TrainRequest(dataset_version=data, resume=run_name)
     else:
